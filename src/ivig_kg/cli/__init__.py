@@ -1,0 +1,16 @@
+"""The ``ivig-kg`` command line: thin commands over the library.
+
+Each command parses its options and calls one library function; the library
+never prints or exits. :func:`guarded` turns an :class:`IvigKgError` into a
+message on stderr and its exit code (1 domain error, 2 usage), once, here.
+Heavy libraries are imported inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+from ivig_kg.cli.app import app, main
+
+# Command modules register themselves on ``app`` when imported.
+from ivig_kg.cli import core as _core  # noqa: E402,F401  isort: skip
+
+__all__ = ["app", "main"]

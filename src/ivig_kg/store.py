@@ -1,0 +1,209 @@
+"""The one owner of the on-disk store: location, locking, generations, loading, querying.
+
+A store path is a directory of *generations*::
+
+    STORE/
+      CURRENT          name of the live generation (replaced atomically)
+      .lock            held (flock) by the one process writing
+      gen-<stamp>/     an Oxigraph (RocksDB) store, never written once live
+
+A build writes a new generation and only then points ``CURRENT`` at it, so a
+failed or killed build leaves the previous graph exactly as it was, and
+readers always open a complete generation read-only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import gc
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import pyoxigraph as ox
+
+from ivig_kg.errors import QueryError, StoreError, StoreLockedError
+from ivig_kg.vocab import PREFIXES
+
+ENV_VAR = "IVIG_KG_STORE"
+CURRENT = "CURRENT"
+LOCK = ".lock"
+GEN_PREFIX = "gen-"
+
+
+def default_path() -> Path:
+    """``$IVIG_KG_STORE``, else the per-user data directory (XDG on Linux)."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "ivig-kg" / "store"
+
+
+def resolve_path(path: Path | str | None) -> Path:
+    """The store path a command should use: the given one, else :func:`default_path`."""
+    return Path(path).expanduser() if path else default_path()
+
+
+class GraphStore:
+    """An ivig-kg store directory; see the module docstring for its layout."""
+
+    def __init__(self, path: Path | str | None = None):
+        self.path = resolve_path(path)
+
+    # --- reading ------------------------------------------------------------------
+
+    def current_generation(self) -> Path | None:
+        """The live generation's directory, or None if the store was never built."""
+        try:
+            name = (self.path / CURRENT).read_text(encoding="utf-8").strip()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            raise StoreError(f"cannot read store {self.path}: {exc.strerror}") from None
+        gen = self.path / name
+        if not name.startswith(GEN_PREFIX) or "/" in name or not gen.is_dir():
+            raise StoreError(f"store {self.path} is damaged: {CURRENT} names {name!r}, which is missing",
+                             hint="rebuild it with 'ivig-kg build --store ...'")
+        return gen
+
+    def exists(self) -> bool:
+        return self.current_generation() is not None
+
+    def open(self) -> ox.Store:
+        """Open the live generation read-only; a clear error if there is none."""
+        gen = self.current_generation()
+        if gen is None:
+            raise StoreError(
+                f"no graph has been built at {self.path}",
+                hint=f"run 'ivig-kg build' (with --store {self.path} or ${ENV_VAR} if you use a custom path)",
+            )
+        try:
+            return ox.Store.read_only(str(gen))
+        except OSError as exc:
+            raise StoreError(f"cannot open store {gen}: {exc}") from None
+
+    def query(self, sparql: str, substitutions: dict[ox.Variable, Any] | None = None,
+              store: ox.Store | None = None) -> Any:
+        """Run SPARQL against the live generation (union default graph)."""
+        return run_query(store or self.open(), sparql, substitutions)
+
+    # --- writing ------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the writer lock; another writer gets :class:`StoreLockedError` at once."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create store directory {self.path}: {exc.strerror}") from None
+        if not self.path.is_dir():
+            raise StoreError(f"store path {self.path} is not a directory")
+        fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                raise StoreLockedError(
+                    f"store {self.path} is locked by another process (pid {holder}) that is writing it",
+                    hint="wait for that build to finish; queries and exports keep working meanwhile",
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            os.close(fd)
+
+    @contextlib.contextmanager
+    def new_generation(self, base_on_current: bool = False) -> Iterator[ox.Store]:
+        """Yield a writable new generation; make it live only if the block succeeds.
+
+        Must be used inside :meth:`lock`. With ``base_on_current`` the new
+        generation starts as a (hard-linked, cheap) copy of the live one.
+        """
+        self._remove_stale()
+        gen = self.path / f"{GEN_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}"
+        current = self.current_generation() if base_on_current else None
+        if current is not None:
+            live = ox.Store.read_only(str(current))
+            live.backup(str(gen))
+            del live
+        store = ox.Store(str(gen))
+        try:
+            yield store
+            store.flush()
+        except BaseException:
+            del store
+            gc.collect()
+            shutil.rmtree(gen, ignore_errors=True)
+            raise
+        del store
+        gc.collect()
+        self._publish(gen)
+
+    def _publish(self, gen: Path) -> None:
+        previous = self.current_generation()
+        tmp = self.path / (CURRENT + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(gen.name + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path / CURRENT)
+        _fsync_dir(self.path)
+        keep = {gen.name} | ({previous.name} if previous else set())
+        self._remove_stale(keep)
+
+    def _remove_stale(self, keep: set[str] | None = None) -> None:
+        """Delete generations that are neither live nor the one before (readers may still use it)."""
+        if keep is None:
+            current = self.current_generation()
+            keep = {current.name} if current else set()
+            # keep the one before the live one too: find it by age
+            gens = sorted(p for p in self.path.glob(GEN_PREFIX + "*") if p.is_dir())
+            live_idx = [i for i, p in enumerate(gens) if p.name in keep]
+            if live_idx and live_idx[0] > 0:
+                keep.add(gens[live_idx[0] - 1].name)
+        for p in self.path.glob(GEN_PREFIX + "*"):
+            if p.name not in keep:
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def run_query(store: ox.Store, sparql: str, substitutions: dict[ox.Variable, Any] | None = None) -> Any:
+    """Execute SPARQL with the union of all graphs as default graph; syntax errors -> QueryError.
+
+    The prefixes of :data:`ivig_kg.vocab.PREFIXES` are predeclared, so ad-hoc
+    queries may use ``ivig:`` and friends without PREFIX lines.
+    """
+    try:
+        return store.query(sparql, use_default_graph_as_union=True, prefixes=PREFIXES,
+                           substitutions=substitutions or None)
+    except SyntaxError as exc:
+        raise QueryError(f"SPARQL syntax error: {exc}") from None
+    except OSError as exc:
+        raise QueryError(f"query failed: {exc}") from None
+
+
+def load_nquads(store: ox.Store, data: bytes | str | IO[bytes]) -> None:
+    """Bulk-load N-Quads text into a store being written."""
+    store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
+
+
+def load_file(store: ox.Store, path: Path, graph: str) -> None:
+    """Bulk-load one RDF file (format from its extension) into a named graph."""
+    store.bulk_load(path=str(path), to_graph=ox.NamedNode(graph))
