@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+import rdflib
+from rdflib.compare import isomorphic
 
 from ivig_kg.build import build
 from ivig_kg.store import GraphStore
@@ -39,3 +41,18 @@ def oxstore(built_store: GraphStore) -> Iterator[ox.Store]:
 def _isolated_store_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Never touch the user's real store: default store path points into tmp."""
     monkeypatch.setenv("IVIG_KG_STORE", str(tmp_path / "default-store"))
+
+
+def nquads_dataset(data: bytes | str) -> rdflib.Dataset:
+    ds = rdflib.Dataset()
+    ds.parse(data=data, format="nquads")
+    return ds
+
+
+def assert_datasets_isomorphic(a: rdflib.Dataset, b: rdflib.Dataset) -> None:
+    """Same named graphs, each pair isomorphic (rdflib compares graphs, not datasets)."""
+    names_a = {str(g.identifier) for g in a.graphs() if len(g)}
+    names_b = {str(g.identifier) for g in b.graphs() if len(g)}
+    assert names_a == names_b
+    for name in names_a:
+        assert isomorphic(a.graph(rdflib.URIRef(name)), b.graph(rdflib.URIRef(name))), name

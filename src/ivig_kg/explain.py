@@ -14,7 +14,7 @@ from ivig_kg.store import GraphStore, run_query
 from ivig_kg.vocab import CONCEPT, RESOURCE
 
 _FACTS = """
-SELECT ?p ?o ?olabel WHERE {
+SELECT ?e ?p ?o ?olabel WHERE {
   ?e ?p ?o .
   FILTER(?p != prov:wasDerivedFrom)
   OPTIONAL { ?o rdfs:label ?olabel }
@@ -22,7 +22,7 @@ SELECT ?p ?o ?olabel WHERE {
 """
 
 _SOURCES = """
-SELECT DISTINCT ?exact ?start ?end ?doc ?text WHERE {
+SELECT DISTINCT ?e ?exact ?start ?end ?doc ?text WHERE {
   ?e prov:wasDerivedFrom ?q .
   ?q oa:hasSource ?doc ; oa:hasSelector ?qs, ?ps .
   ?qs oa:exact ?exact .
@@ -32,9 +32,10 @@ SELECT DISTINCT ?exact ?start ?end ?doc ?text WHERE {
 """
 
 _FIND = """
-SELECT DISTINCT ?e WHERE { ?e ?p ?o . FILTER(isIRI(?e) && (STRENDS(STR(?e), ?suffix))) } LIMIT 10
+SELECT DISTINCT ?e ?suffix WHERE { ?e ?p ?o . FILTER(isIRI(?e) && (STRENDS(STR(?e), ?suffix))) } LIMIT 10
 """
 
+# pyoxigraph binds substitutions only for projected variables: ?e and ?suffix are projected on purpose.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])|\n\s*\n|\n")
 
 
@@ -92,7 +93,7 @@ def resolve(oxstore: ox.Store, entity: str) -> str:
     if len(hits) > 1:
         raise QueryError(f"id {entity!r} names several entities: {', '.join(sorted(hits))}",
                          hint="give the full IRI")
-    return hits[0]
+    return str(hits[0])
 
 
 def explain(store: GraphStore, entity: str) -> Explanation:

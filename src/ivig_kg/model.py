@@ -164,7 +164,8 @@ class Commentary(Strict):
     """The article itself: a commentary on the publications it cites."""
 
     id: Id
-    text: str | None = Field(None, description="Text file beside the YAML; default <name>.txt")
+    text: Annotated[str, Field(pattern=r"^[^/\\]+$")] | None = Field(
+        None, description="Text file name beside the YAML (no directories); default <name>.txt")
     title: str
     section: str | None = None
     synopsis: str | None = None
@@ -298,6 +299,8 @@ class Estimate(PValued):
     def _arms(self) -> Estimate:
         if (self.arms is None) == (self.arm is None):
             raise ValueError("give 'arms: [experimental, comparator]' or 'arm:' (one arm), not both")
+        if self.arms is not None and self.arms[0] == self.arms[1]:
+            raise ValueError(f"an estimate compares two different arms, got {self.arms[0]!r} twice")
         if self.arm is not None and self.ci is not None:
             raise ValueError("a single-arm figure has no comparison CI here")
         return self

@@ -185,6 +185,6 @@ class Stats:
 def stats(store: GraphStore) -> Stats:
     """Triples per named graph and entities per class (outside the ontology graph)."""
     oxstore = store.open()
-    graphs = [(s["g"].value, int(s["n"].value)) for s in oxstore.query(_GRAPH_COUNTS)]
-    classes = [(s["class"].value, int(s["n"].value)) for s in oxstore.query(_CLASS_COUNTS)]
+    graphs = [(s["g"].value, int(s["n"].value)) for s in run_query(oxstore, _GRAPH_COUNTS)]
+    classes = [(s["class"].value, int(s["n"].value)) for s in run_query(oxstore, _CLASS_COUNTS)]
     return Stats(graphs, classes)

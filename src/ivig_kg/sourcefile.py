@@ -7,6 +7,7 @@ naming the file, line and column, so that nothing downstream sees bad data.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,9 +26,9 @@ MAX_SOURCE_BYTES = 5 * 1024 * 1024
 MAX_TEXT_BYTES = 20 * 1024 * 1024
 
 try:  # libyaml's C parser where present: same grammar, several times faster
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined,unused-ignore]
+    _Loader: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+    _Loader = yaml.SafeLoader  # type: ignore[misc,unused-ignore]
 
 Path_ = tuple[str | int, ...]
 
@@ -120,6 +121,9 @@ def _plain(node: yaml.Node, path: Path_, marks: dict[Path_, yaml.Mark], seen: se
             return Decimal(node.value.replace("_", ""))
         except ArithmeticError:
             return node.value
+    if node.tag == "tag:yaml.org,2002:int" and re.match(r"^[-+]?0[0-9_]", node.value):
+        raise SourceError(f"number {node.value!r} has a leading zero (YAML would read it as octal)",
+                          location=_loc(file, node.start_mark), hint="write it without the leading zero")
     if node.tag in {"tag:yaml.org,2002:int", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"}:
         return yaml.constructor.SafeConstructor().construct_object(node)
     if node.tag in {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"}:
@@ -305,6 +309,29 @@ def _references(article: Article) -> Iterator[tuple[str, set[str], Path_]]:
             yield from claim_refs(cl, (*sp, "claims", ci))
 
 
+def _scope_errors(article: Article, file: Path, marks: dict[Path_, yaml.Mark]) -> list[SourceError]:
+    """References inside a study must stay inside it (an estimate compares that study's arms)."""
+    errors: list[SourceError] = []
+    owner: dict[str, str] = {}
+    for ident, kind, ipath in walk_ids(article):
+        if ipath[0] == "studies" and kind in {"arm", "dose", "schedule", "outcome"}:
+            owner[ident] = article.studies[int(ipath[1])].id
+    for ref, allowed, rpath in _references(article):
+        if rpath[0] != "studies" or not allowed & {"arm", "dose", "schedule", "outcome"} or ref not in owner:
+            continue
+        study = article.studies[int(rpath[1])].id
+        if owner[ref] != study:
+            errors.append(SourceError(f"{ref!r} belongs to study {owner[ref]!r}, not to {study!r}",
+                                      location=_location_of(file, marks, rpath)))
+    for si, st in enumerate(article.studies):
+        for ai, arm in enumerate(st.arms):
+            for di, dose in enumerate(arm.doses):
+                if dose.timing and dose.id in (dose.timing.before, dose.timing.after):
+                    errors.append(SourceError(f"dose {dose.id!r} is timed relative to itself", location=_location_of(
+                        file, marks, ("studies", si, "arms", ai, "doses", di, "timing"))))
+    return errors
+
+
 def _quote_paths(article: Article) -> Iterator[tuple[str, Path_]]:
     """Every quote string in the model with its path (for locating errors)."""
     c = article.commentary
@@ -377,9 +404,13 @@ def load_source(path: Path) -> SourceArticle:
 
     errors: list[SourceError] = []
     kinds: dict[str, tuple[str, Path_]] = {}
+    concept_labels: dict[str, str] = {}
     for ident, kind, ipath in walk_ids(article):
-        if kind.startswith("concept:") and ident in kinds and kinds[ident][0] == kind:
-            continue
+        if kind.startswith("concept:"):
+            label = article.concepts[int(ipath[1])].label
+            if ident in concept_labels and concept_labels[ident] == label and kinds[ident][0] == kind:
+                continue
+            concept_labels.setdefault(ident, label)
         if ident in kinds:
             first = _location_of(path, marks, kinds[ident][1])
             errors.append(SourceError(
@@ -405,6 +436,8 @@ def load_source(path: Path) -> SourceArticle:
                 location=_location_of(path, marks, rpath),
             ))
 
+    errors.extend(_scope_errors(article, path, marks))
+
     text_name = article.commentary.text or path.with_suffix(".txt").name
     text_path = path.parent / text_name
     if not text_path.exists():
@@ -426,6 +459,13 @@ def load_source(path: Path) -> SourceArticle:
             errors.append(SourceError(found, location=_location_of(path, marks, qpath)))
         else:
             spans[quote] = Span(found[0], found[1], quote)
+
+    for i, nm in enumerate(article.not_modeled):
+        where = nm.quote if nm.quote is not None else text
+        if nm.text not in where:
+            errors.append(SourceError(
+                f"not_modeled text {nm.text!r} does not occur in " + ("its quote" if nm.quote else "the article"),
+                location=_location_of(path, marks, ("not_modeled", i, "text"))))
 
     if errors:
         raise SourceErrors(errors) if len(errors) > 1 else errors[0]

@@ -195,7 +195,7 @@ def run_query(store: ox.Store, sparql: str, substitutions: dict[ox.Variable, Any
                            substitutions=substitutions or None)
     except SyntaxError as exc:
         raise QueryError(f"SPARQL syntax error: {exc}") from None
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:
         raise QueryError(f"query failed: {exc}") from None
 
 
@@ -205,5 +205,13 @@ def load_nquads(store: ox.Store, data: bytes | str | IO[bytes]) -> None:
 
 
 def load_file(store: ox.Store, path: Path, graph: str) -> None:
-    """Bulk-load one RDF file (format from its extension) into a named graph."""
-    store.bulk_load(path=str(path), to_graph=ox.NamedNode(graph))
+    """Load one RDF file (format from its extension) into a named graph.
+
+    Its blank nodes (OWL lists and restrictions) get canonical RDFC-1.0 labels,
+    so two builds give byte-identical dumps.
+    """
+    name = ox.NamedNode(graph)
+    triples = ox.parse(path=str(path), format=ox.RdfFormat.from_extension(path.suffix.lstrip(".")))
+    dataset = ox.Dataset(ox.Quad(t.subject, t.predicate, t.object, name) for t in triples)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    store.bulk_extend(dataset)

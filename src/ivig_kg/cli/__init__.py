@@ -11,6 +11,6 @@ from __future__ import annotations
 from ivig_kg.cli.app import app, main
 
 # Command modules register themselves on ``app`` when imported.
-from ivig_kg.cli import core as _core  # noqa: E402,F401  isort: skip
+from ivig_kg.cli import core as _core  # noqa: F401  isort: skip
 
 __all__ = ["app", "main"]

@@ -15,7 +15,10 @@ from ivig_kg.formats import RDF_FORMATS, RESULT_FORMATS
 query_app = typer.Typer(help="Run canned or ad-hoc SPARQL queries.", no_args_is_help=True)
 app.add_typer(query_app, name="query")
 
-FORMAT_HELP = f"Output format: {', '.join(RESULT_FORMATS)} (SELECT/ASK) or {', '.join(RDF_FORMATS)} (CONSTRUCT/DESCRIBE)."
+FORMAT_HELP = (
+    f"Output format: {', '.join(RESULT_FORMATS)} (SELECT/ASK) "
+    f"or {', '.join(RDF_FORMATS)} (CONSTRUCT/DESCRIBE)."
+)
 
 
 def _store(path: Path | None) -> Any:
@@ -48,7 +51,8 @@ def build(
 
 
 def _print_results(results: Any, fmt: str | None) -> None:
-    from ivig_kg import formats, results as res
+    from ivig_kg import formats
+    from ivig_kg import results as res
 
     kind = res.kind(results)
     out = sys.stdout.buffer
@@ -161,7 +165,8 @@ def export(
 
     Example: `ivig-kg export -o graph.jsonld`
     """
-    from ivig_kg import export as ex, formats
+    from ivig_kg import export as ex
+    from ivig_kg import formats
     from ivig_kg.queries import expand_iri
 
     rdf = formats.rdf_format(fmt, output)
