@@ -24,6 +24,21 @@ Check = Callable[[ox.Store], None]
 
 
 @dataclass
+class BuildContext:
+    """What graph contributors may see of a build: the concepts the articles declared."""
+
+    concepts: dict[str, Path] = field(default_factory=dict)
+    """Concept id -> the source file that first declared it."""
+
+
+Contributor = Callable[[BuildContext], Iterable[str]]
+"""Produces the N-Quads lines of a graph that spans articles (e.g. external links)."""
+
+CONTRIBUTORS: dict[str, Contributor] = {}
+"""Graphs added after the articles, by name. Raise a SourceError to refuse the build."""
+
+
+@dataclass
 class ArticleReport:
     id: str
     source: Path
@@ -83,14 +98,19 @@ def build(
     started = time.perf_counter()
     paths = discover(sources)
     report = BuildReport(store=store.path)
+    context = BuildContext()
     with store.lock(), store.new_generation() as new:
         load_file(new, resources.ontology_file(), ONTOLOGY_GRAPH)
         for i, art in enumerate(load_articles(paths)):
             lines = list(article_nquads(art))
             load_nquads(new, "".join(lines))
             report.articles.append(ArticleReport(art.id, art.path, len(lines)))
+            for concept in art.article.concepts:
+                context.concepts.setdefault(concept.id, art.path)
             if progress:
                 progress(art.id, i + 1, len(paths))
+        for contribute in CONTRIBUTORS.values():
+            load_nquads(new, "".join(contribute(context)))
         for check in checks:
             check(new)
         report.quads = len(new)
