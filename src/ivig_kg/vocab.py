@@ -109,6 +109,13 @@ CLASSES: Final[dict[str, str]] = {
     "Direction": "which arm a result favours",
     "Claim": "a conclusion stated by a commentary or a study",
     "DesignFeature": "a property of a study design (randomized, double-blind...)",
+    # OWL defined classes: inferred by the reasoner (reason.py) into the inferred graph, never emitted
+    "StatisticallySignificantResult": "(inferred) an estimate or finding significant at the 5% level",
+    "StatisticallySignificantEstimate": "(inferred) a significant numeric estimate",
+    "SignificantBenefit": "(inferred) a significant result favouring the intervention",
+    "StudyShowingBenefit": "(inferred) a study with a significant result favouring the intervention",
+    "StudyWithoutBenefit": "(inferred) an RCT with no significant result favouring the intervention",
+    "FirstDemyelinatingEventTrial": "(inferred) a study in a first-demyelinating-event population",
 }
 
 OBJECT_PROPERTIES: Final[dict[str, str]] = {
