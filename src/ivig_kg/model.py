@@ -10,7 +10,9 @@ the mappings below turn them into ontology individuals.
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -114,14 +116,21 @@ def _check_duration(value: str) -> str:
 
 def _check_unit(value: str) -> str:
     if value not in UNITS:
-        raise ValueError(f"unknown unit {value!r}; use a UCUM code, one of: {', '.join(UNITS)}")
+        raise ValueError(f"unknown unit {value!r}{_did_you_mean(value, UNITS)}; "
+                         f"use a UCUM code, one of: {', '.join(UNITS)}")
     return value
+
+
+def _did_you_mean(value: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _enum(mapping: dict[str, str]) -> AfterValidator:
     def check(value: str) -> str:
         if value not in mapping:
-            raise ValueError(f"unknown value {value!r}; expected one of: {', '.join(mapping)}")
+            raise ValueError(f"unknown value {value!r}{_did_you_mean(value, mapping)}; "
+                             f"expected one of: {', '.join(mapping)}")
         return value
 
     return AfterValidator(check)
@@ -132,7 +141,7 @@ Duration = Annotated[str, AfterValidator(_check_duration)]
 Unit = Annotated[str, AfterValidator(_check_unit)]
 Quote = Annotated[str, Field(min_length=3)]
 Quotes = Quote | list[Quote]
-NonNegative = Annotated[Decimal, Field(ge=0)]
+Positive = Annotated[Decimal, Field(gt=0)]
 Probability = Annotated[Decimal, Field(ge=0, le=1)]
 
 
@@ -229,7 +238,7 @@ class Timing(Strict):
 
 class Dose(Fact):
     intervention: Id
-    amount: NonNegative | None = None
+    amount: Positive | None = None
     unit: Unit | None = None
     route: Annotated[str, _enum(ROUTES)] | None = None
     role: Annotated[str, _enum(DOSE_ROLES)] | None = None

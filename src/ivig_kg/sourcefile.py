@@ -32,6 +32,10 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 
 Path_ = tuple[str | int, ...]
 
+_NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:str"}
+_LEADING_ZERO_RE = re.compile(r"^[-+]?0[0-9][0-9_]*(?:\.[0-9_]*)?$")
+"""A plain scalar such as 0318, 0310 or 00.5: YAML 1.1 reads it as octal, text or a float."""
+
 
 @dataclass(frozen=True)
 class Span:
@@ -59,21 +63,34 @@ class SourceArticle:
 
 
 def _read_text(path: Path, limit: int, what: str) -> str:
+    """Read a text file as UTF-8, refusing (before reading it all) anything over ``limit`` bytes.
+
+    The size is checked both from ``stat`` and while reading, so a pipe or a
+    file growing under us cannot make the loader use unbounded memory.
+    """
     try:
         size = path.stat().st_size
-    except FileNotFoundError:
-        raise SourceError(f"{what} not found", location=Location(path)) from None
-    except OSError as exc:
-        raise SourceError(f"cannot read {what}: {exc.strerror}", location=Location(path)) from None
-    if size > limit:
+        if size > limit:
+            raise _TooBig(size)
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+        if len(data) > limit:
+            raise _TooBig(len(data))
+    except _TooBig as big:
         raise SourceError(
-            f"{what} is {size / 1e6:.1f} MB, over the {limit / 1e6:.0f} MB limit",
+            f"{what} is {big.size / 1e6:.1f} MB, over the {limit / 1e6:.0f} MB limit",
             location=Location(path),
             hint="a source file describes one article; split the data or check you named the right file",
-        )
-    data = path.read_bytes()
+        ) from None
+    except FileNotFoundError:
+        raise SourceError(f"{what} not found", location=Location(path)) from None
+    except IsADirectoryError:
+        raise SourceError(f"{what} is a directory, not a file", location=Location(path)) from None
+    except OSError as exc:
+        raise SourceError(f"cannot read {what}: {exc.strerror}", location=Location(path)) from None
     if b"\x00" in data:
-        raise SourceError(f"{what} is binary (it contains NUL bytes), not text", location=Location(path))
+        raise SourceError(f"{what} is binary (it contains NUL bytes), not text", location=Location(path),
+                          hint="give the YAML source file (or plain-text article) saved as UTF-8 text")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -85,6 +102,11 @@ def _read_text(path: Path, limit: int, what: str) -> str:
             hint="save the file as UTF-8",
         ) from None
     return text.removeprefix("\ufeff")
+
+
+class _TooBig(Exception):
+    def __init__(self, size: int):
+        self.size = size
 
 
 def _plain(node: yaml.Node, path: Path_, marks: dict[Path_, yaml.Mark], seen: set[int], file: Path) -> Any:
@@ -116,14 +138,16 @@ def _plain(node: yaml.Node, path: Path_, marks: dict[Path_, yaml.Mark], seen: se
     if isinstance(node, yaml.SequenceNode):
         return [_plain(v, (*path, i), marks, seen, file) for i, v in enumerate(node.value)]
     assert isinstance(node, yaml.ScalarNode)
+    if node.style is None and node.tag in _NUMBER_TAGS and _LEADING_ZERO_RE.match(node.value):
+        raise SourceError(
+            f"number {node.value!r} has a leading zero (YAML reads such numbers as octal or as text)",
+            location=_loc(file, node.start_mark),
+            hint=f"write it without the leading zero ({node.value.lstrip('+-0') or '0'}), or quote it if it is text")
     if node.tag == "tag:yaml.org,2002:float":
         try:
             return Decimal(node.value.replace("_", ""))
         except ArithmeticError:
             return node.value
-    if node.tag == "tag:yaml.org,2002:int" and re.match(r"^[-+]?0[0-9_]", node.value):
-        raise SourceError(f"number {node.value!r} has a leading zero (YAML would read it as octal)",
-                          location=_loc(file, node.start_mark), hint="write it without the leading zero")
     if node.tag in {"tag:yaml.org,2002:int", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"}:
         return yaml.constructor.SafeConstructor().construct_object(node)
     if node.tag in {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"}:
@@ -133,7 +157,8 @@ def _plain(node: yaml.Node, path: Path_, marks: dict[Path_, yaml.Mark], seen: se
     return node.value
 
 
-def _loc(file: Path, mark: yaml.Mark | None) -> Location:
+def _loc(file: Path, mark: Any) -> Location:
+    """A yaml Mark (pure-Python or libyaml; 0-based) as a 1-based Location."""
     return Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
 
 
@@ -173,27 +198,121 @@ def _first_model(ann: Any) -> type[BaseModel] | None:
     return None
 
 
+_EXPECTED: dict[str, str] = {
+    "int": "a whole number (such as 318)",
+    "decimal": "a number (such as 0.36)",
+    "float": "a number (such as 0.36)",
+    "bool": "true or false",
+    "string": "text",
+    "list": "a list ([a, b] or lines starting with '- ')",
+    "tuple": "a list ([a, b] or lines starting with '- ')",
+    "dict": "a mapping (indented 'key: value' lines)",
+    "model": "a mapping (indented 'key: value' lines)",
+}
+"""Pydantic type-error kinds (the part before ``_type`` / ``_parsing``) in plain words."""
+
+_RANGE_WORDS = {"greater_than_equal": ("ge", "at least"), "greater_than": ("gt", "greater than"),
+                "less_than_equal": ("le", "at most"), "less_than": ("lt", "less than")}
+
+_FIELD_HINTS: dict[str, str] = {
+    "p_value": "a p-value is a probability between 0 and 1 (write P = 0.03 as 0.03)",
+    "p_range": "write a p-value range such as P = 0.01-0.03 as [0.01, 0.03]",
+    "level": "a confidence level is a fraction: 0.95 for a 95% confidence interval",
+    "amount": "a dose amount is a positive number; its unit goes in 'unit'",
+    "year": "a publication year such as 2004",
+}
+
+_UNION_TAG_RE = re.compile(r"[\[\-]|^(str|int|bool|none|decimal|float|list|dict|tuple)$")
+
+
+def _describe(value: Any) -> str:
+    """A value as the curator wrote it, in words (for "got ..." in messages)."""
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, bool):
+        return f"{str(value).lower()}"
+    if isinstance(value, int | Decimal):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text {value[:60]!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _expected_kind(err_type: str) -> str | None:
+    for suffix in ("_type", "_parsing", "_from_float", "_attributes_type"):
+        if err_type.endswith(suffix):
+            return _EXPECTED.get(err_type.removesuffix(suffix).removesuffix("_attributes"))
+    return None
+
+
 def _pydantic_errors(file: Path, exc: ValidationError, marks: dict[Path_, yaml.Mark]) -> list[SourceError]:
+    """Pydantic's errors as SourceErrors in plain words: the key, what was expected, what was found."""
     errors: list[SourceError] = []
+    grouped: dict[Path_, list[Any]] = {}
     for err in exc.errors(include_url=False):
-        loc: Path_ = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+        # drop union-branch tags ("constrained-str", "list[...]") from the location
+        loc: Path_ = tuple(p for p in err["loc"] if not (isinstance(p, str) and _UNION_TAG_RE.search(p)))
+        grouped.setdefault(loc, []).append(err)
+    for loc, errs in grouped.items():
+        err = errs[0]
+        names = [p for p in loc if isinstance(p, str)]
+        key = names[-1] if names else "(top level)"
+        key = f"item {int(loc[-1]) + 1} of {key!r}" if loc and isinstance(loc[-1], int) else repr(key)
         where = ".".join(str(p) for p in loc) or "(top level)"
-        hint = None
+        location = _location_of(file, marks, loc)
+        hint = _FIELD_HINTS.get(names[-1]) if names else None
+        kinds = [k for k in (_expected_kind(e["type"]) for e in errs) if k]
         if err["type"] == "extra_forbidden":
-            key = str(loc[-1])
             known = _known_fields(Article, loc[:-1])
-            close = difflib.get_close_matches(key, known, n=1)
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"known keys here: {', '.join(known)}"
-            location = _loc(file, marks.get((*loc, "__key__"))) if (*loc, "__key__") in marks \
-                else _location_of(file, marks, loc)
-            errors.append(SourceError(f"unknown key {key!r} at {where}", location=location, hint=hint))
-            continue
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "missing":
-            msg = f"missing required field {str(loc[-1])!r}"
-            where = ".".join(str(p) for p in loc[:-1]) or "(top level)"
-        errors.append(SourceError(f"{msg} (at {where})", location=_location_of(file, marks, loc), hint=hint))
+            if (*loc, "__key__") in marks:
+                location = _loc(file, marks[(*loc, "__key__")])
+            msg = f"unknown key {str(loc[-1])!r} at {where}"
+        elif err["type"] == "missing":
+            parent = ".".join(str(p) for p in loc[:-1]) or "(top level)"
+            msg = f"missing required field {str(loc[-1])!r} (at {parent})"
+            hint = hint or "add it, or run 'ivig-kg schema' to see the fields of this entry"
+        elif kinds and len(kinds) == len(errs):
+            expected = " or ".join(dict.fromkeys(kinds))
+            if err["type"] == "int_from_float":
+                expected = "a whole number (no fractional part)"
+            msg = f"{key} should be {expected}, got {_describe(err.get('input'))} (at {where})"
+        elif err["type"] in _RANGE_WORDS:
+            bound_key, words = _RANGE_WORDS[err["type"]]
+            msg = f"{key} must be {words} {err['ctx'][bound_key]}, got {err.get('input')} (at {where})"
+        elif err["type"] == "literal_error":
+            msg = f"{key} must be {err['ctx']['expected']}, got {_describe(err.get('input'))} (at {where})"
+        elif err["type"] == "string_too_short":
+            msg = (f"{key} must be at least {err['ctx']['min_length']} characters, "
+                   f"got {_describe(err.get('input'))} (at {where})")
+        elif err["type"] == "string_pattern_mismatch":
+            msg = f"{key} has the wrong form: {_describe(err.get('input'))} (at {where})"
+            hint = hint or f"it must match the pattern {err['ctx']['pattern']}"
+        elif err["type"] in {"too_short", "too_long"}:
+            msg = f"{key} has the wrong number of items: {err['msg']} (at {where})"
+        else:
+            msg = f"{err['msg'].removeprefix('Value error, ')} (at {where})"
+        errors.append(SourceError(msg, location=location, hint=hint))
     return errors
+
+
+def _yaml_hint(raw: str, mark: Any, problem: str) -> str:
+    """A concrete fix for the commonest YAML mistakes."""
+    if mark is not None:
+        line = raw.splitlines()[mark.line] if mark.line < len(raw.splitlines()) else ""
+        if "\t" in line[: mark.column + 1] or "\t" in line[: len(line) - len(line.lstrip())]:
+            return "indent with spaces: YAML does not allow tab characters for indentation"
+    if "single document" in problem:
+        return "a source file holds one YAML document: remove the extra '---' line"
+    if "expected ',' or ']'" in problem or "expected ',' or '}'" in problem:
+        return "close the [list] or {mapping} that starts here, or quote a value containing ',' or ':'"
+    return ("check indentation and quoting on this line and the one before; quote values that contain ': ' "
+            "or start with one of [ { * & ! | > ' \" %% @ `").replace("%%", "%")
 
 
 def parse_yaml(path: Path) -> tuple[Any, dict[Path_, yaml.Mark]]:
@@ -203,11 +322,20 @@ def parse_yaml(path: Path) -> tuple[Any, dict[Path_, yaml.Mark]]:
         raise SourceError("source file is empty", location=Location(path),
                           hint="run 'ivig-kg schema' to see the format")
     try:
+        for event in yaml.parse(raw, Loader=_Loader):
+            if isinstance(event, yaml.AliasEvent):
+                raise SourceError(
+                    f"YAML alias *{event.anchor} is not allowed in source files",
+                    location=_loc(path, event.start_mark),
+                    hint="write the value out in full (anchors and aliases are refused: "
+                         "they are how 'billion laughs' YAML bombs are built)",
+                )
         node = yaml.compose(raw, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "malformed YAML"
-        raise SourceError(f"malformed YAML: {problem}", location=_loc(path, mark)) from None
+        raise SourceError(f"malformed YAML: {problem}", location=_loc(path, mark),
+                          hint=_yaml_hint(raw, mark, problem)) from None
     except yaml.YAMLError as exc:
         raise SourceError(f"malformed YAML: {exc}", location=Location(path)) from None
     marks: dict[Path_, yaml.Mark] = {}
@@ -456,7 +584,10 @@ def load_source(path: Path) -> SourceArticle:
             continue
         found = locate_quote(text, quote)
         if isinstance(found, str):
-            errors.append(SourceError(found, location=_location_of(path, marks, qpath)))
+            hint = ("quote a longer passage, so that it occurs only once in the text" if "ambiguous" in found else
+                    f"copy the passage from {text_path.name} character for character "
+                    "(a quote may not span text that differs, e.g. another article's wording)")
+            errors.append(SourceError(found, location=_location_of(path, marks, qpath), hint=hint))
         else:
             spans[quote] = Span(found[0], found[1], quote)
 

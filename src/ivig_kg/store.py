@@ -10,6 +10,9 @@ A store path is a directory of *generations*::
 A build writes a new generation and only then points ``CURRENT`` at it, so a
 failed or killed build leaves the previous graph exactly as it was, and
 readers always open a complete generation read-only.
+
+For the crash tests, ``IVIG_KG_TEST_PAUSE=STAGE:DIR`` makes a build wait at a
+named stage (see :func:`_pause_point`); unset, it costs one dict lookup.
 """
 
 from __future__ import annotations
@@ -118,7 +121,10 @@ class GraphStore:
                 ) from None
             os.ftruncate(fd, 0)
             os.pwrite(fd, str(os.getpid()).encode(), 0)
-            yield
+            try:
+                yield
+            finally:
+                os.ftruncate(fd, 0)  # still locked: a finished or failed build leaves the store as it found it
         finally:
             os.close(fd)
 
@@ -140,6 +146,7 @@ class GraphStore:
         try:
             yield store
             store.flush()
+            _pause_point("written")
         except BaseException:
             del store
             gc.collect()
@@ -156,8 +163,10 @@ class GraphStore:
             fh.write(gen.name + "\n")
             fh.flush()
             os.fsync(fh.fileno())
+        _pause_point("swap")
         os.replace(tmp, self.path / CURRENT)
         _fsync_dir(self.path)
+        _pause_point("swapped")
         keep = {gen.name} | ({previous.name} if previous else set())
         self._remove_stale(keep)
 
@@ -174,6 +183,27 @@ class GraphStore:
         for p in self.path.glob(GEN_PREFIX + "*"):
             if p.name not in keep:
                 shutil.rmtree(p, ignore_errors=True)
+
+
+PAUSE_ENV_VAR = "IVIG_KG_TEST_PAUSE"
+
+
+def _pause_point(stage: str) -> None:
+    """Test hook for the crash tests: ``IVIG_KG_TEST_PAUSE=STAGE:DIR`` stops a build at STAGE.
+
+    Stages: ``written`` (new generation complete, not yet live), ``swap``
+    (``CURRENT.tmp`` written, not yet renamed), ``swapped`` (``CURRENT``
+    replaced, old generations not yet removed). At its stage the build creates
+    ``DIR/STAGE.reached`` and waits until ``DIR/STAGE.go`` exists, so a test can
+    SIGKILL it or run other commands at an exact point. Unset: does nothing.
+    """
+    setting = os.environ.get(PAUSE_ENV_VAR)
+    if not setting or not setting.startswith(stage + ":"):
+        return
+    folder = Path(setting.partition(":")[2])
+    (folder / f"{stage}.reached").touch()
+    while not (folder / f"{stage}.go").exists():
+        time.sleep(0.01)
 
 
 def _fsync_dir(path: Path) -> None:
