@@ -13,7 +13,6 @@ from ivig_kg.cli.app import app, main
 # Command modules register themselves on ``app`` when imported.
 from ivig_kg.cli import core as _core  # noqa: F401  isort: skip
 from ivig_kg.cli import plot as _plot  # noqa: F401  isort: skip
-from ivig_kg.cli import plot as _plot  # noqa: F401  isort: skip
 from ivig_kg.cli import synth as _synth  # noqa: F401  isort: skip
 
 __all__ = ["app", "main"]
