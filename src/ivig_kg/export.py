@@ -49,12 +49,7 @@ def context() -> dict[str, Any]:
 
 
 def _write_jsonld(quads: Any, output: IO[bytes]) -> None:
-    """Compacted JSON-LD with our context (rdflib's compacting serializer)."""
-    import rdflib
+    """Compacted JSON-LD with our context, streamed subject by subject (see :mod:`ivig_kg.jsonld`)."""
+    from ivig_kg import jsonld
 
-    nquads = ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
-    ds = rdflib.Dataset()
-    ds.parse(data=nquads, format="nquads")
-    ctx = context()["@context"]
-    out = ds.serialize(format="json-ld", context=ctx, auto_compact=True)
-    output.write(out.encode("utf-8") if isinstance(out, str) else out)
+    jsonld.write(quads, output, context()["@context"])
