@@ -30,7 +30,9 @@ CTX = context()["@context"]
 
 
 def _dump(store: GraphStore) -> rdflib.Dataset:
-    return nquads_dataset(store.open().dump(format=ox.RdfFormat.N_QUADS))
+    data = store.open().dump(format=ox.RdfFormat.N_QUADS)
+    assert data is not None
+    return nquads_dataset(data)
 
 
 def _parse(data: bytes) -> rdflib.Dataset:

@@ -38,7 +38,7 @@ XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _GEN_DELIMS = tuple(":/?#[]@")
 _FLUSH_CHARS = 1 << 16
 
-Term = ox.NamedNode | ox.BlankNode | ox.Literal
+Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 
 
 class Compactor:
@@ -163,7 +163,7 @@ def _node(compactor: Compactor, subject: ox.NamedNode | ox.BlankNode,
     props: dict[str, list[Any]] = {}
     for predicate, obj in pairs:
         p = predicate.value
-        if p == RDF_TYPE and not isinstance(obj, ox.Literal):
+        if p == RDF_TYPE and isinstance(obj, ox.NamedNode | ox.BlankNode):
             types.append(compactor.vocab(obj.value) if isinstance(obj, ox.NamedNode) else "_:" + obj.value)
             continue
         key, value = compactor.entry(p, obj)
