@@ -11,10 +11,11 @@ import pyoxigraph as ox
 
 from ivig_kg import resources
 from ivig_kg.errors import Location, SourceError, UsageError
+from ivig_kg.links import links_nquads
 from ivig_kg.sourcefile import SourceArticle, load_source
 from ivig_kg.store import GraphStore, load_file, load_nquads
 from ivig_kg.triples import article_nquads
-from ivig_kg.vocab import ONTOLOGY_GRAPH
+from ivig_kg.vocab import ONTOLOGY_GRAPH, resource_iri
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(label, done, total)``; the CLI draws it, the library never prints."""
@@ -29,12 +30,14 @@ class BuildContext:
 
     concepts: dict[str, Path] = field(default_factory=dict)
     """Concept id -> the source file that first declared it."""
+    resources: dict[str, Path] = field(default_factory=dict)
+    """IRI of each article and publication -> its source file (subjects of bibliographic links)."""
 
 
 Contributor = Callable[[BuildContext], Iterable[str]]
 """Produces the N-Quads lines of a graph that spans articles (e.g. external links)."""
 
-CONTRIBUTORS: dict[str, Contributor] = {}
+CONTRIBUTORS: dict[str, Contributor] = {"links": links_nquads}
 """Graphs added after the articles, by name. Raise a SourceError to refuse the build."""
 
 
@@ -107,6 +110,9 @@ def build(
             report.articles.append(ArticleReport(art.id, art.path, len(lines)))
             for concept in art.article.concepts:
                 context.concepts.setdefault(concept.id, art.path)
+            context.resources.setdefault(resource_iri(art.id), art.path)
+            for pub in art.article.publications:
+                context.resources.setdefault(resource_iri(art.id, pub.id), art.path)
             if progress:
                 progress(art.id, i + 1, len(paths))
         for contribute in CONTRIBUTORS.values():
