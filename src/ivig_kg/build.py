@@ -90,6 +90,34 @@ def load_articles(paths: Sequence[Path]) -> Iterator[SourceArticle]:
         yield art
 
 
+def _reason_check(new: ox.Store) -> None:
+    from ivig_kg.reason import materialize
+
+    materialize(new)
+
+
+def _shacl_check(new: ox.Store) -> None:
+    from ivig_kg.validate import shacl_check
+
+    shacl_check(new)
+
+
+def build_checks(*, validate: bool = True, reason: bool = False) -> list[Check]:
+    """The checks ``ivig-kg build`` runs on a new generation before it goes live.
+
+    ``reason`` materializes the OWL-inferred types into the inferred graph (and
+    refuses an inconsistent graph, or a machine without Java); ``validate``
+    refuses a graph with SHACL violations. Reasoning runs first, so a graph
+    that fails either check is never published.
+    """
+    checks: list[Check] = []
+    if reason:
+        checks.append(_reason_check)
+    if validate:
+        checks.append(_shacl_check)
+    return checks
+
+
 def build(
     sources: Sequence[Path] | None,
     store: GraphStore,

@@ -169,7 +169,7 @@ def run_shacl(data: Any, shapes: Path | None = None) -> tuple[list[ShaclResult],
     shacl = Namespace(SH)
     _conforms, report, _text = pyshacl.validate(
         data, shacl_graph=_load_shapes(shapes or shapes_file()), inference="none",
-        abort_on_first=False, allow_warnings=True, meta_shacl=False, advanced=False,
+        abort_on_first=False, allow_warnings=True, meta_shacl=False, advanced=True,
         do_owl_imports=False)
     if not hasattr(report, "subjects"):  # pyshacl's ValidationFailure: the shapes themselves are wrong
         raise ValidationFailed(f"the SHACL shapes could not be applied: {report}")
