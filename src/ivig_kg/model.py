@@ -100,7 +100,8 @@ ARM_ROLES = {"experimental": "ExperimentalArm", "placebo": "PlaceboArm", "active
 
 def _check_id(value: str) -> str:
     if not _ID_RE.match(value):
-        raise ValueError("an id is lowercase letters, digits and hyphens, starting with a letter or digit")
+        raise ValueError(f"{value!r} is not a valid id: an id is lowercase letters, digits and hyphens, "
+                         "starting with a letter or digit (such as achiron-2004)")
     return value
 
 
@@ -278,7 +279,8 @@ class CI(Strict):
     @model_validator(mode="after")
     def _ordered(self) -> CI:
         if self.lower > self.upper:
-            raise ValueError(f"CI lower bound {self.lower} is above the upper bound {self.upper}")
+            raise ValueError(f"CI lower bound {self.lower} is above the upper bound {self.upper} "
+                             "(write the interval as {lower: ..., upper: ...} with lower <= upper)")
         return self
 
 

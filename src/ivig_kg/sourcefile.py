@@ -33,6 +33,7 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 Path_ = tuple[str | int, ...]
 
 _NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:str"}
+_COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _LEADING_ZERO_RE = re.compile(r"^[-+]?0[0-9][0-9_]*(?:\.[0-9_]*)?$")
 """A plain scalar such as 0318, 0310 or 00.5: YAML 1.1 reads it as octal, text or a float."""
 
@@ -124,6 +125,10 @@ def _plain(node: yaml.Node, path: Path_, marks: dict[Path_, yaml.Mark], seen: se
         )
     seen.add(id(node))
     marks[path] = node.start_mark
+    if not isinstance(node, yaml.ScalarNode) and node.tag not in _COLLECTION_TAGS:
+        raise SourceError(f"unsupported YAML tag {node.tag.replace('tag:yaml.org,2002:', '!!')}",
+                          location=_loc(file, node.start_mark),
+                          hint="remove the tag: source files hold plain text, numbers, lists and mappings")
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -131,14 +136,17 @@ def _plain(node: yaml.Node, path: Path_, marks: dict[Path_, yaml.Mark], seen: se
                 raise SourceError("mapping keys must be plain words", location=_loc(file, key_node.start_mark))
             key = key_node.value
             if key in out:
-                raise SourceError(f"duplicate key {key!r}", location=_loc(file, key_node.start_mark))
+                first = marks[(*path, key, "__key__")]
+                raise SourceError(f"duplicate key {key!r} (first at line {first.line + 1})",
+                                  location=_loc(file, key_node.start_mark),
+                                  hint="each key appears once per entry: remove or merge one of them")
             marks[(*path, key, "__key__")] = key_node.start_mark
             out[key] = _plain(value_node, (*path, key), marks, seen, file)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_plain(v, (*path, i), marks, seen, file) for i, v in enumerate(node.value)]
     assert isinstance(node, yaml.ScalarNode)
-    if node.style is None and node.tag in _NUMBER_TAGS and _LEADING_ZERO_RE.match(node.value):
+    if not node.style and node.tag in _NUMBER_TAGS and _LEADING_ZERO_RE.match(node.value):
         raise SourceError(
             f"number {node.value!r} has a leading zero (YAML reads such numbers as octal or as text)",
             location=_loc(file, node.start_mark),
@@ -153,7 +161,9 @@ def _plain(node: yaml.Node, path: Path_, marks: dict[Path_, yaml.Mark], seen: se
     if node.tag in {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"}:
         return node.value  # keep as text; the model says what type it wants
     if node.tag != "tag:yaml.org,2002:str":
-        raise SourceError(f"unsupported YAML tag {node.tag}", location=_loc(file, node.start_mark))
+        raise SourceError(f"unsupported YAML tag {node.tag.replace('tag:yaml.org,2002:', '!!')}",
+                          location=_loc(file, node.start_mark),
+                          hint="remove the tag: source files hold plain text, numbers, lists and mappings")
     return node.value
 
 
@@ -310,7 +320,7 @@ def _yaml_hint(raw: str, mark: Any, problem: str) -> str:
     if "single document" in problem:
         return "a source file holds one YAML document: remove the extra '---' line"
     if "expected ',' or ']'" in problem or "expected ',' or '}'" in problem:
-        return "close the [list] or {mapping} that starts here, or quote a value containing ',' or ':'"
+        return "close the [list] or {mapping} opened there, or quote a value that contains ',' or ':'"
     return ("check indentation and quoting on this line and the one before; quote values that contain ': ' "
             "or start with one of [ { * & ! | > ' \" %% @ `").replace("%%", "%")
 
@@ -334,12 +344,22 @@ def parse_yaml(path: Path) -> tuple[Any, dict[Path_, yaml.Mark]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "malformed YAML"
+        if exc.context and exc.problem and exc.context.startswith("while "):
+            cm = exc.context_mark
+            where = f" that starts at line {cm.line + 1}, column {cm.column + 1}" if cm else ""
+            what = re.sub(r"^while (parsing |scanning )?(an? )?", "", exc.context)
+            problem += f" (in the {what}{where})"
+        elif exc.context and exc.problem:
+            problem = f"{exc.context}, {exc.problem}"
         raise SourceError(f"malformed YAML: {problem}", location=_loc(path, mark),
                           hint=_yaml_hint(raw, mark, problem)) from None
     except yaml.YAMLError as exc:
         raise SourceError(f"malformed YAML: {exc}", location=Location(path)) from None
+    if node is None:
+        raise SourceError("source file has no YAML content (only comments or blank lines)",
+                          location=Location(path), hint="run 'ivig-kg schema' to see the format")
     marks: dict[Path_, yaml.Mark] = {}
-    data = _plain(node, (), marks, set(), path) if node is not None else None
+    data = _plain(node, (), marks, set(), path)
     if not isinstance(data, dict):
         raise SourceError("a source file is a YAML mapping (key: value lines) at the top level",
                           location=Location(path, 1, 1), hint="run 'ivig-kg schema' to see the format")
@@ -450,7 +470,9 @@ def _scope_errors(article: Article, file: Path, marks: dict[Path_, yaml.Mark]) -
         study = article.studies[int(rpath[1])].id
         if owner[ref] != study:
             errors.append(SourceError(f"{ref!r} belongs to study {owner[ref]!r}, not to {study!r}",
-                                      location=_location_of(file, marks, rpath)))
+                                      location=_location_of(file, marks, rpath),
+                                      hint="an entry of a study may only refer to that study's own arms, "
+                                           "doses, schedules and outcomes"))
     for si, st in enumerate(article.studies):
         for ai, arm in enumerate(st.arms):
             for di, dose in enumerate(arm.doses):
@@ -497,7 +519,8 @@ def locate_quote(text: str, quote: str) -> tuple[int, int] | str:
     again = text.find(quote, start + 1)
     if again >= 0:
         return (f"quote is ambiguous: it occurs {text.count(quote)} times in the text "
-                f"(at offsets {start} and {again}); quote a longer passage")
+                f"(on text lines {text.count(chr(10), 0, start) + 1} and {text.count(chr(10), 0, again) + 1}"
+                f", offsets {start} and {again})")
     return start, start + len(quote)
 
 
@@ -559,9 +582,12 @@ def load_source(path: Path) -> SourceArticle:
                 f"expected the id of a {' or '.join(sorted(allowed))}",
             ))
         elif kinds[ref][0] not in allowed:
+            same_kind = [i for i, (k, _) in kinds.items() if k in allowed]
+            close = difflib.get_close_matches(ref, same_kind, n=1, cutoff=0.3)
             errors.append(SourceError(
                 f"{ref!r} is a {kinds[ref][0]}, but a {' or '.join(sorted(allowed))} is expected here",
                 location=_location_of(path, marks, rpath),
+                hint=f"did you mean {close[0]!r}?" if close else None,
             ))
 
     errors.extend(_scope_errors(article, path, marks))
@@ -596,7 +622,9 @@ def load_source(path: Path) -> SourceArticle:
         if nm.text not in where:
             errors.append(SourceError(
                 f"not_modeled text {nm.text!r} does not occur in " + ("its quote" if nm.quote else "the article"),
-                location=_location_of(path, marks, ("not_modeled", i, "text"))))
+                location=_location_of(path, marks, ("not_modeled", i, "text")),
+                hint="'text' is the number exactly as written inside 'quote'" if nm.quote else
+                "'text' is the number exactly as written in the article"))
 
     if errors:
         raise SourceErrors(errors) if len(errors) > 1 else errors[0]
