@@ -12,6 +12,7 @@ from ivig_kg.cli.app import app, main
 
 # Command modules register themselves on ``app`` when imported.
 from ivig_kg.cli import core as _core  # noqa: F401  isort: skip
+from ivig_kg.cli import links as _links  # noqa: F401  isort: skip
 from ivig_kg.cli import audit as _audit  # noqa: F401  isort: skip
 from ivig_kg.cli import validate as _validate  # noqa: F401  isort: skip
 from ivig_kg.cli import serve as _serve  # noqa: F401  isort: skip
