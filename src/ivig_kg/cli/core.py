@@ -9,6 +9,15 @@ from typing import Annotated, Any
 import typer
 
 from ivig_kg.cli.app import StoreOption, app, err, guarded
+from ivig_kg.cli.endpoint import (
+    EndpointOption,
+    GraphStoreOption,
+    PasswordOption,
+    TimeoutOption,
+    TokenOption,
+    UserOption,
+    endpoint,
+)
 from ivig_kg.errors import UsageError
 from ivig_kg.formats import RDF_FORMATS, RESULT_FORMATS
 
@@ -36,13 +45,30 @@ def build(
     ] = None,
     store: StoreOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+    url: EndpointOption = None, graph_store: GraphStoreOption = None, user: UserOption = None,
+    password: PasswordOption = None, token: TokenOption = None, timeout: TimeoutOption = None,
 ) -> None:
     """Build the graph from source files into a fresh store, replacing the old one only on success.
+
+    With --endpoint, build and check locally, then replace each named graph on the remote store.
 
     Example: `ivig-kg build data/articles/ --store ./kg`
     """
     from ivig_kg.build import build as run_build
 
+    remote = endpoint(url, store, graph_store, user, password, token, timeout)
+    if remote is not None:
+        from ivig_kg import remote as rm
+
+        pushed = rm.build(remote, sources)
+        if not quiet:
+            for a in pushed.build.articles:
+                err(f"built {a.id}: {a.quads} quads from {a.source}")
+            for g in pushed.push.removed:
+                err(f"removed stale graph {g}")
+            err(f"pushed {len(pushed.push.graphs)} graphs ({sum(n for _, n in pushed.push.graphs)} triples) "
+                f"to {remote.store_url()} in {pushed.push.seconds:.2f} s")
+        return
     report = run_build(sources, _store(store))
     if not quiet:
         for a in report.articles:
@@ -116,13 +142,21 @@ def query_run(
     ] = None,
     fmt: Annotated[str | None, typer.Option("--format", "-f", help=FORMAT_HELP, show_default=False)] = None,
     store: StoreOption = None,
+    url: EndpointOption = None, user: UserOption = None, password: PasswordOption = None,
+    token: TokenOption = None, timeout: TimeoutOption = None,
 ) -> None:
-    """Run a canned query by name.
+    """Run a canned query by name (on the embedded store, or a remote one with --endpoint).
 
     Example: `ivig-kg query run effect-estimates --param study=ivigr:ivig-ms-commentary/achiron-2004 -f csv`
     """
     from ivig_kg import queries
 
+    remote = endpoint(url, store, None, user, password, token, timeout)
+    if remote is not None:
+        from ivig_kg.remote import run_canned
+
+        _print_results(run_canned(remote, name, queries.parse_params(param or [])), fmt)
+        return
     _print_results(queries.run(name, queries.parse_params(param or []), store=_store(store)), fmt)
 
 
@@ -133,6 +167,8 @@ def query_sparql(
     file: Annotated[Path | None, typer.Option("--file", help="Read the query from a .rq file.")] = None,
     fmt: Annotated[str | None, typer.Option("--format", "-f", help=FORMAT_HELP, show_default=False)] = None,
     store: StoreOption = None,
+    url: EndpointOption = None, user: UserOption = None, password: PasswordOption = None,
+    token: TokenOption = None, timeout: TimeoutOption = None,
 ) -> None:
     """Run an ad-hoc SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE); our prefixes are predeclared.
 
@@ -146,6 +182,12 @@ def query_sparql(
         except OSError as exc:
             raise UsageError(f"cannot read {file}: {exc.strerror}") from None
     assert query is not None
+    remote = endpoint(url, store, None, user, password, token, timeout)
+    if remote is not None:
+        from ivig_kg.remote import query as remote_query
+
+        _print_results(remote_query(remote, query), fmt)
+        return
     _print_results(_store(store).query(query), fmt)
 
 
@@ -160,6 +202,8 @@ def export(
     graph: Annotated[str | None, typer.Option("--graph", "-g", help="Export only this named graph (IRI).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")] = None,
     store: StoreOption = None,
+    url: EndpointOption = None, graph_store: GraphStoreOption = None, user: UserOption = None,
+    password: PasswordOption = None, token: TokenOption = None, timeout: TimeoutOption = None,
 ) -> None:
     """Export the graph; triple formats without --graph get the union of all graphs.
 
@@ -171,13 +215,22 @@ def export(
 
     rdf = formats.rdf_format(fmt, output)
     target = expand_iri(graph) if graph else None
+    remote = endpoint(url, store, graph_store, user, password, token, timeout)
+    if remote is not None:
+        from ivig_kg import remote as rm
+
+        def run_export(out: Any) -> None:
+            rm.export(remote, rdf, out, target)
+    else:
+        def run_export(out: Any) -> None:
+            ex.export(_store(store), rdf, out, target)
     if output is None:
-        ex.export(_store(store), rdf, sys.stdout.buffer, target)
+        run_export(sys.stdout.buffer)
         return
     tmp = output.with_name(output.name + ".part")
     try:
         with open(tmp, "wb") as fh:
-            ex.export(_store(store), rdf, fh, target)
+            run_export(fh)
         tmp.replace(output)
     finally:
         tmp.unlink(missing_ok=True)
