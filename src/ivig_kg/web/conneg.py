@@ -82,13 +82,14 @@ def choose(accept: list[tuple[str, float]], offers: dict[str, tuple[str, ...]]) 
 
     Ties go to the offer listed first (the server's preference order).
     """
-    best: tuple[float, str, str] | None = None
+    best: tuple[float, int, str, str] | None = None
     for name, medias in offers.items():
-        for media in medias:
+        for i, media in enumerate(medias):
             q = _quality(media, accept)
-            if q > 0 and (best is None or q > best[0]):
-                best = (q, name, medias[0])
-    return (best[1], best[2]) if best else None
+            primary = 1 if i == 0 else 0  # an alias (text/xml, application/json...) loses a tie to a real type
+            if q > 0 and (best is None or (q, primary) > best[:2]):
+                best = (q, primary, name, medias[0])
+    return (best[2], best[3]) if best else None
 
 
 def by_name(name: str, offers: dict[str, tuple[str, ...]]) -> tuple[str, str] | None:

@@ -25,7 +25,7 @@ from xml.sax.saxutils import quoteattr
 import pyoxigraph as ox
 
 from ivig_kg import vocab
-from ivig_kg.errors import IvigKgError, StoreLockedError
+from ivig_kg.errors import IvigKgError, QueryError, StoreLockedError
 from ivig_kg.formats import RDF_FORMATS
 from ivig_kg.results import write_graph
 from ivig_kg.store import CURRENT, GraphStore, run_query
@@ -105,7 +105,7 @@ class Worker:
                    canned: str | None = None, params: dict[str, str] | None = None) -> Response:
         store = self.store()
         missing = [g for g in from_graphs + default_graphs + named_graphs
-                   if not store.contains_named_graph(ox.NamedNode(g))]
+                   if not store.contains_named_graph(iri_node(g))]
         if missing:
             return text(403, f"graph <{missing[0]}> is not in this store; the server never fetches remote graphs "
                              "(FROM, FROM NAMED, default-graph-uri and named-graph-uri must name a local graph; "
@@ -117,18 +117,19 @@ class Worker:
             cq = queries.get(canned)
             subs = queries.bind(cq, params or {})
             query = cq.text
-        kwargs: dict[str, Any] = {}
-        if default_graphs or named_graphs:
-            kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs] or ox.DefaultGraph()
-            kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs] or None
-            results = store.query(query, prefixes=vocab.PREFIXES, substitutions=subs, **kwargs)
+        if default_graphs or named_graphs:  # the protocol's dataset overrides the query's (SPARQL 1.1 Protocol 2.1.4)
+            results = store.query(query, prefixes=vocab.PREFIXES, substitutions=subs,
+                                  default_graph=[ox.NamedNode(g) for g in default_graphs] or ox.DefaultGraph(),
+                                  named_graphs=[ox.NamedNode(g) for g in named_graphs] or None)
+        elif from_graphs:  # FROM / FROM NAMED: the query's own dataset, not the union default graph
+            results = store.query(query, prefixes=vocab.PREFIXES, substitutions=subs)
         else:
             results = run_query(store, query, subs)
         return self._answer(results, accept, fmt)
 
     def _answer(self, results: Any, accept: list[tuple[str, float]], fmt: str | None) -> Response:
         offers = conneg.RDF_MEDIA if isinstance(results, ox.QueryTriples) else conneg.RESULT_MEDIA
-        chosen = conneg.by_name(fmt, offers) if fmt else conneg.choose(accept, offers)
+        chosen = (conneg.by_name(fmt, offers) if fmt else None) or conneg.choose(accept, offers)
         if chosen is None:
             wanted = f"format {fmt!r}" if fmt else "your Accept header"
             return text(406, f"this query's results cannot be given in {wanted}; available: "
@@ -157,11 +158,11 @@ class Worker:
 
     def task_describe(self, iri: str, accept: list[tuple[str, float]], fmt: str | None) -> Response:
         store = self.store()
-        node = ox.NamedNode(iri)
+        node = iri_node(iri)
         if iri.startswith(vocab.GRAPH) and store.contains_named_graph(node):
             return self._graph(iri, accept, fmt)
         offers = {**conneg.HTML_MEDIA, **conneg.RDF_MEDIA}
-        chosen = conneg.by_name(fmt, offers) if fmt else conneg.choose(accept, offers)
+        chosen = (conneg.by_name(fmt, offers) if fmt else None) or conneg.choose(accept, offers)
         if chosen is None:
             return text(406, "available: text/html, " + ", ".join(m[0] for m in conneg.RDF_MEDIA.values()))
         name, media = chosen
@@ -219,7 +220,7 @@ class Worker:
 
     def _graph(self, iri: str, accept: list[tuple[str, float]], fmt: str | None) -> Response:
         offers = {**conneg.HTML_MEDIA, **conneg.RDF_MEDIA}
-        chosen = conneg.by_name(fmt, offers) if fmt else conneg.choose(accept, offers)
+        chosen = (conneg.by_name(fmt, offers) if fmt else None) or conneg.choose(accept, offers)
         if chosen is None:
             return text(406, "available: text/html, " + ", ".join(m[0] for m in conneg.RDF_MEDIA.values()))
         if chosen[0] != "html":
@@ -235,10 +236,10 @@ class Worker:
     def task_graph(self, iri: str | None, accept: list[tuple[str, float]], fmt: str | None) -> Response:
         """Graph Store Protocol GET: one named graph (or the default graph) as RDF."""
         store = self.store()
-        chosen = conneg.by_name(fmt, conneg.RDF_MEDIA) if fmt else conneg.choose(accept, conneg.RDF_MEDIA)
+        chosen = (conneg.by_name(fmt, conneg.RDF_MEDIA) if fmt else None) or conneg.choose(accept, conneg.RDF_MEDIA)
         if chosen is None:
             return text(406, "available: " + ", ".join(m[0] for m in conneg.RDF_MEDIA.values()))
-        graph: ox.NamedNode | ox.DefaultGraph = ox.NamedNode(iri) if iri else ox.DefaultGraph()
+        graph: ox.NamedNode | ox.DefaultGraph = iri_node(iri) if iri else ox.DefaultGraph()
         if isinstance(graph, ox.NamedNode) and not store.contains_named_graph(graph):
             return text(404, f"no graph <{iri}> in this store")
         triples = [ox.Triple(q.subject, q.predicate, q.object)
@@ -292,7 +293,7 @@ class Worker:
         if method != "DELETE" and fmt is None:
             return text(415, "send the graph as one of: " + ", ".join(
                 f.media_type for f in RDF_FORMATS.values() if not f.datasets))
-        graph: ox.NamedNode | ox.DefaultGraph = ox.NamedNode(iri) if iri else ox.DefaultGraph()
+        graph: ox.NamedNode | ox.DefaultGraph = iri_node(iri) if iri else ox.DefaultGraph()
         with self.graphstore.lock(), self.graphstore.new_generation(base_on_current=True) as st:
             existed = isinstance(graph, ox.DefaultGraph) or st.contains_named_graph(graph)
             if method == "DELETE" and not existed:
@@ -317,6 +318,14 @@ class Worker:
 
 class _NotFound(IvigKgError):
     pass
+
+
+def iri_node(value: str) -> ox.NamedNode:
+    """A NamedNode from a request value; an invalid IRI is the client's error (400), not ours."""
+    try:
+        return ox.NamedNode(value)
+    except ValueError as exc:
+        raise QueryError(f"{value!r} is not a valid IRI: {exc}") from None
 
 
 _OUT = """SELECT ?e ?p ?o ?olabel WHERE { ?e ?p ?o OPTIONAL { ?o rdfs:label ?olabel } } ORDER BY ?p ?o"""
