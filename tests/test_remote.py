@@ -131,17 +131,20 @@ def _order_vars(text: str, names: list[str]) -> list[str]:
 
 
 def _cases() -> list[tuple[str, dict[str, str]]]:
-    """Each canned query without parameters (when allowed) and with each parameter's documented example."""
+    """Each canned query with its required parameters only, then with each optional one added.
+
+    Parameter values are the examples their ``# param:`` lines document ("such as X" / "e.g. X").
+    """
     cases: list[tuple[str, dict[str, str]]] = []
     for name, q in queries.registry().items():
         examples = {}
         for p in q.params:
-            m = re.search(r"such as (\S+?)\)?;?$", p.doc) or re.search(r"such as (\S+?)\)", p.doc)
+            m = re.search(r"(?:such as|e\.g\.)\s+([^\s);,]+)", p.doc)
             assert m, f"{name}: parameter {p.name} documents no example"
             examples[p.name] = m.group(1)
-        if all(p.optional for p in q.params):
-            cases.append((name, {}))
-        cases.extend((name, {k: v}) for k, v in examples.items())
+        required = {p.name: examples[p.name] for p in q.params if not p.optional}
+        cases.append((name, required))  # only what is required (often nothing)
+        cases.extend((name, {**required, p.name: examples[p.name]}) for p in q.params if p.optional)
     return cases
 
 
@@ -200,6 +203,14 @@ def test_remote_query_as_subprocess(server: OxigraphServer) -> None:
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert len(json.loads(proc.stdout)["results"]["bindings"]) >= 4
+
+
+def test_forest_plot_from_the_remote_store(server: OxigraphServer, built_store: GraphStore, tmp_path: Path) -> None:
+    got, want = tmp_path / "remote.svg", tmp_path / "local.svg"
+    result = runner.invoke(app, ["plot", "forest", "-o", str(got), "--endpoint", server.query_url])
+    assert result.exit_code == 0, result.stderr
+    assert runner.invoke(app, ["plot", "forest", "-o", str(want), "--store", str(built_store.path)]).exit_code == 0
+    assert got.read_bytes() == want.read_bytes()  # the same rows give the same (deterministic) SVG
 
 
 # --- export and rebuild -------------------------------------------------------------------------------

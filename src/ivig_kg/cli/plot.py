@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ivig_kg.cli.app import StoreOption, app, err, guarded
+from ivig_kg.cli.endpoint import EndpointOption, PasswordOption, TimeoutOption, TokenOption, UserOption, endpoint
 
 plot_app = typer.Typer(help="Draw figures from the graph.", no_args_is_help=True)
 app.add_typer(plot_app, name="plot")
@@ -29,6 +30,8 @@ def forest(
         str | None, typer.Option("--format", "-f", help="svg or png [default: from --output].", show_default=False)
     ] = None,
     store: StoreOption = None,
+    url: EndpointOption = None, user: UserOption = None, password: PasswordOption = None,
+    token: TokenOption = None, timeout: TimeoutOption = None,
 ) -> None:
     """Draw a forest plot of the effect estimates: point, CI, log scale for ratios, significance marked.
 
@@ -40,7 +43,14 @@ def forest(
     from ivig_kg.store import GraphStore
 
     kind = plot.plot_format(fmt, output.name)
-    data = plot.forest(GraphStore(store), kind, query, queries.parse_params(param or []))
+    params = queries.parse_params(param or [])
+    remote = endpoint(url, store, None, user, password, token, timeout)
+    if remote is not None:
+        from ivig_kg.remote import run_canned
+
+        data = plot.render(plot.rows_from_results(run_canned(remote, query, params)), kind)
+    else:
+        data = plot.forest(GraphStore(store), kind, query, params)
     tmp = output.with_name(output.name + ".part")
     try:
         tmp.write_bytes(data)
