@@ -272,7 +272,7 @@ def duration_values(lexical: str) -> list[tuple[Decimal, str]]:
     """An xsd:duration in every unit the text might use: P42D -> 42 days, 6 weeks, 1008 hours...
 
     Year-month and day-time parts are converted separately (a month has no
-    fixed number of days).
+    fixed number of days); conversions needing more than two decimals are left out.
     """
     m = _DURATION_RE.match(lexical.strip())
     if not m or lexical.strip() in {"P", "PT"}:
@@ -282,13 +282,18 @@ def duration_values(lexical: str) -> list[tuple[Decimal, str]]:
     months = part.get("Y", Decimal(0)) * 12 + part.get("M", Decimal(0))
     if months:
         out.append((months, "months"))
-        if months % 12 == 0:
+        if _plain_number(months / 12):
             out.append((months / 12, "years"))
     seconds = (part.get("W", Decimal(0)) * 604800 + part.get("D", Decimal(0)) * 86400
                + part.get("H", Decimal(0)) * 3600 + part.get("MI", Decimal(0)) * 60 + part.get("S", Decimal(0)))
     if seconds:
-        out.extend((seconds / size, unit) for unit, size in _SECONDS if seconds % size == 0)
+        out.extend((seconds / size, unit) for unit, size in _SECONDS if _plain_number(seconds / size))
     return out
+
+
+def _plain_number(value: Decimal) -> bool:
+    """A value a text would write as is (at most two decimals: 6 weeks, 1.5 days; not 0.2142857 weeks)."""
+    return value == value.quantize(Decimal("0.01")) and value > 0
 
 
 Candidate = tuple[Decimal, str | None]
