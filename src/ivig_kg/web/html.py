@@ -156,7 +156,7 @@ def index_page(site: Site, canned: list[dict[str, object]], plot: bool, update: 
 <p id="question" class="question"></p>
 <div id="params"></div>
 <label for="query">SPARQL</label>
-<textarea id="query" name="query" rows="14" spellcheck="false">SELECT ?study ?label WHERE {{
+<textarea id="query" name="query" rows="9" spellcheck="false">SELECT ?study ?label WHERE {{
   ?study a ivig:Study ; rdfs:label ?label .
 }} ORDER BY ?label</textarea>
 <p class="hint">Prefixes such as <code>ivig:</code>, <code>ivigr:</code>, <code>rdfs:</code> are predeclared.</p>

@@ -121,7 +121,9 @@
       const table = el("table", { class: "results" });
       const head = el("tr");
       for (const v of vars) head.append(el("th", {}, v));
-      table.append(el("thead")).append(head);
+      const thead = el("thead");
+      thead.append(head);
+      table.append(thead);
       const body = el("tbody");
       for (const b of data.results.bindings) {
         const tr = el("tr");
