@@ -45,6 +45,12 @@ def build(
     ] = None,
     store: StoreOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+    validate: Annotated[bool, typer.Option(
+        "--validate/--no-validate", help="Refuse a graph that breaks a SHACL rule (see `ivig-kg validate`).")
+    ] = True,
+    reason: Annotated[bool, typer.Option(
+        "--reason", help="Write the OWL-inferred types (HermiT; needs Java) into the inferred graph.")
+    ] = False,
     url: EndpointOption = None, graph_store: GraphStoreOption = None, user: UserOption = None,
     password: PasswordOption = None, token: TokenOption = None, timeout: TimeoutOption = None,
 ) -> None:
@@ -55,12 +61,14 @@ def build(
     Example: `ivig-kg build data/articles/ --store ./kg`
     """
     from ivig_kg.build import build as run_build
+    from ivig_kg.build import build_checks
 
+    checks = build_checks(validate=validate, reason=reason)
     remote = endpoint(url, store, graph_store, user, password, token, timeout)
     if remote is not None:
         from ivig_kg import remote as rm
 
-        pushed = rm.build(remote, sources)
+        pushed = rm.build(remote, sources, checks=checks)
         if not quiet:
             for a in pushed.build.articles:
                 err(f"built {a.id}: {a.quads} quads from {a.source}")
@@ -69,7 +77,7 @@ def build(
             err(f"pushed {len(pushed.push.graphs)} graphs ({sum(n for _, n in pushed.push.graphs)} triples) "
                 f"to {remote.store_url()} in {pushed.push.seconds:.2f} s")
         return
-    report = run_build(sources, _store(store))
+    report = run_build(sources, _store(store), checks=checks)
     if not quiet:
         for a in report.articles:
             err(f"built {a.id}: {a.quads} quads from {a.source}")
