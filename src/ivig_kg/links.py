@@ -219,6 +219,8 @@ class MappingSet:
     metadata: dict[str, Any]
     rows: list[MappingRow] = field(default_factory=list)
     metadata_line: int = 1
+    header_ok: bool = True
+    """False when the YAML header could not be read (its checks are then skipped, not repeated)."""
 
     @property
     def iri(self) -> str:
@@ -301,7 +303,7 @@ def read_mapping_set(path: Path) -> tuple[MappingSet, list[Problem]]:
         problems.append(Problem(path, 1, "metadata header is not a YAML mapping"))
     elif loaded:
         metadata = loaded
-    mset = MappingSet(path, metadata)
+    mset = MappingSet(path, metadata, header_ok=not problems)
     if header_end >= len(lines):
         problems.append(Problem(path, header_end or 1, "no mapping table after the metadata header"))
         return mset, problems
@@ -419,8 +421,10 @@ def _check_metadata(mset: MappingSet) -> Iterator[Problem]:
 
 def check_set(mset: MappingSet, subjects: Mapping[str, Path]) -> Iterator[Problem]:
     """Every rule for one mapping set (whose structure has been read)."""
-    yield from _check_metadata(mset)
-    declared_prefixes = set(mset.metadata.get("curie_map") or {}) | set(BUILTIN_PREFIXES)
+    if mset.header_ok:
+        yield from _check_metadata(mset)
+    curie_map = mset.metadata.get("curie_map")
+    declared_prefixes = set(curie_map if isinstance(curie_map, dict) else PREFIX_MAP) | set(BUILTIN_PREFIXES)
     terms = ontology_terms()
     exact: dict[tuple[str, str], MappingRow] = {}
     for row in mset.rows:
@@ -605,8 +609,8 @@ def links_nquads(context: BuildContext) -> Iterable[str]:
     report = check(subjects=subjects)
     if not report.ok:
         raise SourceErrors([p.error() for p in report.problems])
-    lines: list[str] = []
+    lines: dict[str, None] = {}  # ordered and without repeats (a term mapped twice gets one label)
     for path in report.files:
         mset, _ = read_mapping_set(path)
-        lines.extend(set_nquads(mset))
-    return lines
+        lines.update(dict.fromkeys(set_nquads(mset)))
+    return list(lines)
