@@ -93,12 +93,17 @@ class Pool:
 
         threading.Thread(target=start, name="ivig-kg-worker-restart", daemon=True).start()
 
-    def run(self, task: dict[str, Any], timeout: float) -> Response:
-        """Run ``task`` on an idle worker; 503 if none frees up in time, 504 if the task overruns."""
+    def run(self, task: dict[str, Any], timeout: float, wait: float | None = None) -> Response:
+        """Run ``task`` on an idle worker within ``timeout`` seconds (else 504, and the worker is killed).
+
+        A request waits up to ``wait`` seconds (default: max(timeout, 10)) for a free worker,
+        e.g. while a killed one is being replaced, before it is answered 503.
+        """
+        wait = max(timeout, 10.0) if wait is None else wait
         try:
-            proc = self._idle.get(timeout=timeout)
+            proc = self._idle.get(timeout=wait)
         except queue.Empty:
-            return text(503, f"all query workers stayed busy for {timeout:g} s; try again later",
+            return text(503, f"all query workers stayed busy for {wait:g} s; try again later",
                         [("Retry-After", "1")])
         started = time.monotonic()
         try:
