@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -62,7 +64,14 @@ def _print_tables(report: Any, problems_only: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    console = Console(soft_wrap=False)
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:  # `ivig-kg audit | head`: stop quietly, exit 0 (see guarded)
+            self.quiet = True
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise BrokenPipeError
+
+    console = _Console(soft_wrap=False)
     style = {"covered": "green", "not-modeled": "yellow", "uncovered": "bold red"}
     for a in report.articles:
         numbers = [n for n in a.numbers if not problems_only or n.status == "uncovered"]
