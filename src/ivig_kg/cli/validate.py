@@ -27,6 +27,8 @@ def _table(report: ValidationReport) -> None:
     if report.results:
         view = Table("severity", "focus node", "path", "message", "source quote",
                      title="SHACL results", header_style="bold", show_lines=True)
+        for col in view.columns[1:3]:
+            col.overflow = "fold"  # IRIs: wrap, never truncate
         for r in report.results:
             colour = "red" if r.severity == "Violation" else "yellow"
             view.add_row(f"[{colour}]{r.severity}[/]", escape(compact(r.focus)),
@@ -40,6 +42,8 @@ def _table(report: ValidationReport) -> None:
         claims = Table("claim", "stated", "recomputed", "studies showing benefit", "verdict",
                        title="Claims checked against the studies' own results", header_style="bold",
                        show_lines=True)
+        for col in claims.columns:
+            col.overflow = "fold"
         for c in report.claims:
             stated = f"{c.stated_benefit} of {c.stated_considered}"
             computed = f"{len(c.showing_benefit)} of {len(c.considered)}"
