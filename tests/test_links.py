@@ -538,9 +538,10 @@ def test_check_as_a_subprocess_exits_1_with_file_and_line() -> None:
 
 
 def test_build_refuses_a_mapping_whose_subject_is_not_a_concept(tmp_path: Path) -> None:
-    """An article set that no longer declares natalizumab: the bundled mapping names it -> no build."""
-    src = tmp_path / "src"
-    src.mkdir()
+    """Articles that no longer declare natalizumab, beside the bundled mappings that name it -> no build."""
+    src, maps = tmp_path / "data" / "articles", tmp_path / "data" / "mappings"
+    src.mkdir(parents=True)
+    shutil.copytree(MAPPINGS, maps)
     shutil.copy(BUNDLED_SOURCE.with_suffix(".txt"), src / BUNDLED_SOURCE.with_suffix(".txt").name)
     text = BUNDLED_SOURCE.read_text(encoding="utf-8")
     block = '  - id: natalizumab\n    label: natalizumab\n    kind: intervention\n    quote: "natalizumab"\n'
@@ -558,9 +559,9 @@ def test_build_refuses_a_mapping_whose_subject_is_not_a_concept(tmp_path: Path) 
         build([src], GraphStore(store_dir))
     lines = [r.line for r in our_rows() if r.subject_id == "ivigc:natalizumab"]
     assert len(lines) == 2
-    message = str(info.value)
-    for line in lines:
-        assert f"{MAPPINGS / 'concepts.sssom.tsv'}:{line}: subject 'ivigc:natalizumab' is not a concept" in message
+    assert [(e.location.path, e.location.line) for e in info.value.errors if e.location] == [
+        (maps.resolve() / "concepts.sssom.tsv", line) for line in lines]
+    assert "subject 'ivigc:natalizumab' is not a concept" in str(info.value)
 
     result = runner.invoke(app, ["build", str(src), "--store", str(store_dir)])
     assert result.exit_code == 1
@@ -570,6 +571,24 @@ def test_build_refuses_a_mapping_whose_subject_is_not_a_concept(tmp_path: Path) 
     assert sorted(p.relative_to(store_dir) for p in store_dir.rglob("*")) == before
     if current is not None:
         assert (store_dir / "CURRENT").read_text() == current
+
+    # the same articles with the natalizumab rows removed from the mappings build, links included
+    concepts = maps / "concepts.sssom.tsv"
+    concepts.write_text("".join(line for line in concepts.read_text(encoding="utf-8").splitlines(keepends=True)
+                                if not line.startswith("ivigc:natalizumab\t")), encoding="utf-8")
+    build([src], GraphStore(store_dir))
+    assert len(our_rows()) - 2 == len(list(GraphStore(store_dir).open().quads_for_pattern(
+        None, ox.NamedNode(vocab.RDF + "type"), ox.NamedNode(vocab.OWL + "Axiom"), LINKS)))
+
+
+def test_articles_elsewhere_build_without_the_bundled_mappings(tmp_path: Path) -> None:
+    """Mappings travel with their articles: a copy of the article alone gets no links graph."""
+    shutil.copy(BUNDLED_SOURCE, tmp_path / BUNDLED_SOURCE.name)
+    shutil.copy(BUNDLED_SOURCE.with_suffix(".txt"), tmp_path / BUNDLED_SOURCE.with_suffix(".txt").name)
+    store = GraphStore(tmp_path / "store")
+    build([tmp_path / BUNDLED_SOURCE.name], store)
+    assert links_quads(store.open()) == []
+    assert links.mapping_dirs_for([BUNDLED_SOURCE]) == [MAPPINGS.resolve()]
 
 
 def test_mapping_files_ship_with_the_package_resources() -> None:

@@ -598,15 +598,30 @@ def set_nquads(mset: MappingSet) -> Iterator[str]:
             yield q(axiom, f"<{SSSOM}other>", _lit(row.other))
 
 
+def mapping_dirs_for(sources: Iterable[Path]) -> list[Path]:
+    """The mapping directories that travel with these article sources: ``../mappings`` of each.
+
+    Mappings are curated beside the articles they map (``data/articles/`` <->
+    ``data/mappings/``), so building other articles does not pick up, or trip
+    over, mappings of concepts those articles never declare.
+    """
+    dirs = {Path(src).resolve().parent.parent / "mappings" for src in sources}
+    return sorted(d for d in dirs if d.is_dir())
+
+
 def links_nquads(context: BuildContext) -> Iterable[str]:
-    """Build contributor: the ``links`` graph from the bundled mapping files.
+    """Build contributor: the ``links`` graph from the mapping files beside the built articles.
 
     Refuses (SourceErrors, each with file and line) any file that fails a check,
     including a subject that is not a concept, publication or ontology term of the build.
     """
+    dirs = mapping_dirs_for(set(context.resources.values()) | set(context.concepts.values()))
+    files = mapping_files(dirs) if dirs else []
+    if not files:
+        return []
     subjects: dict[str, Path] = {CONCEPT + cid: path for cid, path in context.concepts.items()}
     subjects.update(context.resources)
-    report = check(subjects=subjects)
+    report = check(files, subjects=subjects)
     if not report.ok:
         raise SourceErrors([p.error() for p in report.problems])
     lines: dict[str, None] = {}  # ordered and without repeats (a term mapped twice gets one label)
