@@ -226,3 +226,14 @@ def test_only_plot_imports_matplotlib(built_store: GraphStore, tmp_path: Path, a
     proc = subprocess.run([sys.executable, "-c", _PROBE, *argv], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert f"MATPLOTLIB={imported}" in proc.stderr
+
+
+def test_threads_can_render_at_once(oxstore: ox.Store, svg: bytes) -> None:
+    """A threaded server renders from several threads: each gets the same, complete SVG."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rows = plot.forest_rows(oxstore)
+    with ThreadPoolExecutor(4) as pool:
+        outs = list(pool.map(lambda fmt: plot.render(rows, fmt), ["svg", "png", "svg", "png", "svg"]))
+    assert outs[0] == outs[2] == outs[4] == svg
+    assert outs[1] == outs[3] and outs[1].startswith(PNG_MAGIC)

@@ -20,14 +20,17 @@ Layout decisions:
   estimate and its exact source quote, which browsers show as a tooltip.
 
 matplotlib is imported inside the functions only (the CLI starts fast), and
-only its object API is used (no pyplot, no global backend switch), so a
-server can render plots from several threads.
+only its object API is used (no pyplot, no global backend switch). Styling
+goes through ``matplotlib.rc_context``, which is process-global, so renders
+are serialized by a lock: a threaded server may call :func:`forest_svg`
+from several threads.
 """
 
 from __future__ import annotations
 
 import io
 import textwrap
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -62,6 +65,8 @@ PANELS: dict[str, Panel] = {
     "difference": Panel("Differences (experimental minus comparator arm; 0 = no difference)", False, 0.0),
     "single-arm": Panel("Single-arm figures (one arm each: no comparison, so no null line)", False, None),
 }
+
+_RENDER_LOCK = threading.Lock()
 
 REQUIRED_COLUMNS = ("studyLabel", "outcomeLabel", "measureType", "value")
 
@@ -232,6 +237,11 @@ def forest_svg(source: GraphStore | ox.Store, query_name: str = DEFAULT_QUERY,
 
 def render(rows: Iterable[ForestRow], fmt: str = "svg") -> bytes:
     """Draw the rows; SVG output gets the tooltip post-processing."""
+    with _RENDER_LOCK:
+        return _render(list(rows), fmt)
+
+
+def _render(rows: list[ForestRow], fmt: str) -> bytes:
     import matplotlib
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
@@ -239,7 +249,6 @@ def render(rows: Iterable[ForestRow], fmt: str = "svg") -> bytes:
     from matplotlib.transforms import blended_transform_factory
 
     fmt = plot_format(fmt)
-    rows = list(rows)
     if not rows:
         raise QueryError("no estimates to plot: the query returned no rows",
                          hint="build the graph first ('ivig-kg build'), or check --query/--param")
