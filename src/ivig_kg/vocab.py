@@ -20,6 +20,8 @@ GRAPH: Final = BASE + "graph/"
 
 ONTOLOGY_GRAPH: Final = GRAPH + "ontology"
 LINKS_GRAPH: Final = GRAPH + "links"
+CONCEPTS_GRAPH: Final = GRAPH + "concepts"
+"""Each concept's types and labels, written once however many articles name it."""
 INFERRED_GRAPH: Final = GRAPH + "inferred"
 
 RDF: Final = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
