@@ -48,6 +48,12 @@ def to_table(results: Any) -> Table:
     return Table(names, [[show(sol[n]) for n in names] for sol in results])
 
 
+def readable(table: Table) -> Table:
+    """Drop an IRI column when the query also gives its label (``x`` beside ``xLabel``): for people, not scripts."""
+    keep = [i for i, h in enumerate(table.headers) if f"{h}Label" not in table.headers]
+    return Table([table.headers[i] for i in keep], [[row[i] for i in keep] for row in table.rows])
+
+
 def kind(results: Any) -> str:
     """``select``, ``ask`` or ``graph`` (CONSTRUCT/DESCRIBE)."""
     if isinstance(results, ox.QueryBoolean):

@@ -24,6 +24,9 @@ from ivig_kg.formats import RDF_FORMATS, RESULT_FORMATS
 query_app = typer.Typer(help="Run canned or ad-hoc SPARQL queries.", no_args_is_help=True)
 app.add_typer(query_app, name="query")
 
+WIDE_TABLE_COLUMNS = 7
+"""Above this many columns the terminal view prints one block per row."""
+
 FORMAT_HELP = (
     f"Output format: {', '.join(RESULT_FORMATS)} (SELECT/ASK) "
     f"or {', '.join(RDF_FORMATS)} (CONSTRUCT/DESCRIBE)."
@@ -101,11 +104,23 @@ def _print_results(results: Any, fmt: str | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = res.to_table(results)
-    view = Table(*table.headers, show_lines=False, header_style="bold")
-    for row in table.rows:
-        view.add_row(*row)
-    Console(soft_wrap=False).print(view)
+    table = res.readable(res.to_table(results))
+    console = Console(soft_wrap=False)
+    if len(table.headers) <= WIDE_TABLE_COLUMNS:
+        view = Table(*table.headers, show_lines=False, header_style="bold")
+        for row in table.rows:
+            view.add_row(*row)
+        console.print(view)
+    else:  # too many columns for a terminal: one block per row
+        for i, row in enumerate(table.rows, 1):
+            view = Table(show_header=False, box=None, padding=(0, 1))
+            view.add_column(style="bold")
+            view.add_column()
+            for header, value in zip(table.headers, row, strict=True):
+                if value:
+                    view.add_row(header, value)
+            console.rule(f"row {i}", align="left")
+            console.print(view)
     err(f"{len(table.rows)} row(s)")
 
 
