@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,8 +66,8 @@ def test_query_run_formats(built_store: GraphStore) -> None:
     assert "0.36" in out.splitlines() and "1.11" in out.splitlines()
     code, out, _ = invoke("query", "sparql", "ASK { ?e ivig:pointEstimate 0.36 }", "-f", "xml", "--store", store)
     assert code == 0 and "<boolean>true</boolean>" in out
-    code, out, _ = invoke("query", "sparql", "CONSTRUCT { ?e ivig:pointEstimate ?v } WHERE { ?e ivig:pointEstimate ?v }",
-                          "-f", "nt", "--store", store)
+    construct = "CONSTRUCT { ?e ivig:pointEstimate ?v } WHERE { ?e ivig:pointEstimate ?v }"
+    code, out, _ = invoke("query", "sparql", construct, "-f", "nt", "--store", store)
     assert code == 0
     assert len(rdflib.Graph().parse(data=out, format="nt")) >= 4
 
