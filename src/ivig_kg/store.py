@@ -91,10 +91,9 @@ class GraphStore:
         except OSError as exc:
             raise StoreError(f"cannot open store {gen}: {exc}") from None
 
-    def query(self, sparql: str, substitutions: dict[ox.Variable, Any] | None = None,
-              store: ox.Store | None = None) -> Any:
+    def query(self, sparql: str, substitutions: dict[ox.Variable, Any] | None = None) -> Any:
         """Run SPARQL against the live generation (union default graph)."""
-        return run_query(store or self.open(), sparql, substitutions)
+        return run_query(self.open(), sparql, substitutions)
 
     # --- writing ------------------------------------------------------------------
 
