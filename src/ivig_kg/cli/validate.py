@@ -75,9 +75,9 @@ def _turtle(report: ValidationReport) -> None:
     sys.stdout.write(report.report_turtle)
     sys.stdout.flush()
     if report.reasoning is not None and report.reasoning.available is False:
-        err(f"warning: {report.reasoning.message}")
+        err(report.reasoning.message, lead="warning:", style="warn")
     elif report.reasoning is not None and report.reasoning.consistent is False:
-        err(f"error: {report.reasoning.message}")
+        err(report.reasoning.message, lead="error:", style="error")
 
 
 VALIDATE_FORMATS: dict[str, Callable[[ValidationReport], None]] = {"table": _table, "turtle": _turtle}
@@ -115,7 +115,7 @@ def validate(
     summary = (f"{len(report.violations)} violation(s), {len(report.warnings)} warning(s), "
                f"{len(report.claims) - disagreeing} of {len(report.claims)} counted claim(s) agree with the numbers")
     if report.conforms:
-        err(f"[green]conforms[/]: {summary}")
+        err(summary, lead="conforms:", style="ok")
         return
-    err(f"[bold red]does not conform[/]: {summary}")
+    err(summary, lead="does not conform:", style="error")
     raise typer.Exit(1)
