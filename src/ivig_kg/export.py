@@ -35,7 +35,7 @@ def export(store: GraphStore, fmt: RdfFormat, output: IO[bytes], graph: str | No
     else:
         quads = iter(oxstore)
     if fmt.name == "jsonld":
-        _write_jsonld(quads, output)
+        _write_jsonld(oxstore, output, graph)
         return
     prefixes = PREFIXES if fmt.oxigraph in _PREFIXED else None
     items = quads if fmt.datasets else (q.triple for q in quads)
@@ -48,8 +48,8 @@ def context() -> dict[str, Any]:
     return data
 
 
-def _write_jsonld(quads: Any, output: IO[bytes]) -> None:
+def _write_jsonld(oxstore: ox.Store, output: IO[bytes], graph: str | None) -> None:
     """Compacted JSON-LD with our context, streamed subject by subject (see :mod:`ivig_kg.jsonld`)."""
     from ivig_kg import jsonld
 
-    jsonld.write(quads, output, context()["@context"])
+    jsonld.write_store(oxstore, output, context()["@context"], graph=graph)
