@@ -234,7 +234,7 @@ class _Builder:
 
     # -- look-up table misses -------------------------------------------------------------------
     def _iri(self, cell: str) -> str:
-        if cell[:1] != "<" or cell[1:2] == "<" or cell[-1:] != ">":
+        if cell[:1] != "<" or cell.find(">") != len(cell) - 1 or " " in cell:  # quoted triples hold both
             raise ValueError(f"cannot write the term {cell!r} as JSON-LD (RDF-star or unknown syntax)")
         return cell[1:-1]
 
