@@ -53,9 +53,11 @@ def test_rebuild_replaces_the_generation_and_keeps_at_most_two(tmp_path: Path) -
     second = store.current_generation()
     build(None, store)
     assert first != second != store.current_generation()
-    gens = sorted(p.name for p in store.path.glob("gen-*"))
+    gens = sorted(p.name for p in store.path.glob("gen-*") if p.is_dir())
     assert len(gens) == 2 and store.current_generation().name in gens  # type: ignore[union-attr]
     assert first is not None and not first.exists()
+    manifests = sorted(p.name for p in store.path.glob("gen-*.build.json"))
+    assert manifests == [g + ".build.json" for g in gens]  # each kept generation's manifest, no stale one
 
 
 def test_failed_build_leaves_the_existing_store_byte_for_byte(tmp_path: Path) -> None:
@@ -70,7 +72,7 @@ def test_failed_build_leaves_the_existing_store_byte_for_byte(tmp_path: Path) ->
     with pytest.raises(SourceError):
         build([BUNDLED_SOURCE, bad], store)  # second file: duplicate article and a changed number
     assert snapshot(store.path) == before
-    assert list(store.path.glob("gen-*")) == [store.current_generation()]
+    assert [p for p in store.path.glob("gen-*") if p.is_dir()] == [store.current_generation()]
 
 
 def test_query_on_a_store_never_built_says_how_to_build(tmp_path: Path) -> None:
@@ -120,3 +122,20 @@ def test_store_path_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     assert GraphStore().path == tmp_path / "xdg" / "ivig-kg" / "store"
     assert os.fspath(GraphStore(tmp_path / "x").path) == os.fspath(tmp_path / "x")
+
+
+def test_background_loader_loads_in_order_and_raises_a_load_error(tmp_path: Path) -> None:
+    from ivig_kg.store import BackgroundLoader
+
+    oxstore = ox.Store(str(tmp_path / "raw"))
+    good = "".join(f"<http://example.org/s{i}> <http://example.org/p> \"{i}\" <http://example.org/g> .\n"
+                   for i in range(1000))
+    with BackgroundLoader(oxstore) as loader:
+        loader.submit(good)
+        loader.submit("<http://example.org/s> this is not N-Quads .\n")
+        with pytest.raises(SyntaxError):
+            loader.finish()
+    assert len(oxstore) == 1000
+    with BackgroundLoader(oxstore) as loader:  # the context manager joins the thread even when unfinished
+        loader.submit(good.replace("/g>", "/h>"))
+    assert len(oxstore) == 2000

@@ -6,6 +6,9 @@ A store path is a directory of *generations*::
       CURRENT          name of the live generation (replaced atomically)
       .lock            held (flock) by the one process writing
       gen-<stamp>/     an Oxigraph (RocksDB) store, never written once live
+      gen-<stamp>.build.json
+                       what the build put in that generation (sources and their
+                       digests), so the next build can reuse unchanged articles
 
 A build writes a new generation and only then points ``CURRENT`` at it, so a
 failed or killed build leaves the previous graph exactly as it was, and
@@ -21,6 +24,7 @@ import contextlib
 import errno
 import fcntl
 import gc
+import json
 import os
 import shutil
 import time
@@ -37,6 +41,7 @@ ENV_VAR = "IVIG_KG_STORE"
 CURRENT = "CURRENT"
 LOCK = ".lock"
 GEN_PREFIX = "gen-"
+MANIFEST_SUFFIX = ".build.json"
 
 
 def default_path() -> Path:
@@ -91,6 +96,21 @@ class GraphStore:
         except OSError as exc:
             raise StoreError(f"cannot open store {gen}: {exc}") from None
 
+    def manifest(self) -> dict[str, Any] | None:
+        """The build manifest of the live generation, or None (never built, or changed since by an update).
+
+        A missing or unreadable manifest is not an error: the next build is
+        simply a full one.
+        """
+        gen = self.current_generation()
+        if gen is None:
+            return None
+        try:
+            data = json.loads(_manifest_path(gen).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
     def query(self, sparql: str, substitutions: dict[ox.Variable, Any] | None = None) -> Any:
         """Run SPARQL against the live generation (union default graph)."""
         return run_query(self.open(), sparql, substitutions)
@@ -128,11 +148,15 @@ class GraphStore:
             os.close(fd)
 
     @contextlib.contextmanager
-    def new_generation(self, base_on_current: bool = False) -> Iterator[ox.Store]:
+    def new_generation(self, base_on_current: bool = False,
+                       manifest: dict[str, Any] | None = None) -> Iterator[ox.Store]:
         """Yield a writable new generation; make it live only if the block succeeds.
 
         Must be used inside :meth:`lock`. With ``base_on_current`` the new
         generation starts as a (hard-linked, cheap) copy of the live one.
+        ``manifest``, filled in by the block, is saved beside the generation
+        before it goes live (see :meth:`manifest`); without it the generation
+        has none, so the next build is a full one.
         """
         self._remove_stale()
         gen = self.path / f"{GEN_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}"
@@ -145,11 +169,14 @@ class GraphStore:
         try:
             yield store
             store.flush()
+            if manifest is not None:
+                _write_synced(_manifest_path(gen), json.dumps(manifest, indent=1, sort_keys=True))
             _pause_point("written")
         except BaseException:
             del store
             gc.collect()
             shutil.rmtree(gen, ignore_errors=True)
+            _manifest_path(gen).unlink(missing_ok=True)
             raise
         del store
         gc.collect()
@@ -158,10 +185,7 @@ class GraphStore:
     def _publish(self, gen: Path) -> None:
         previous = self.current_generation()
         tmp = self.path / (CURRENT + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(gen.name + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        _write_synced(tmp, gen.name + "\n")
         _pause_point("swap")
         os.replace(tmp, self.path / CURRENT)
         _fsync_dir(self.path)
@@ -180,8 +204,23 @@ class GraphStore:
             if live_idx and live_idx[0] > 0:
                 keep.add(gens[live_idx[0] - 1].name)
         for p in self.path.glob(GEN_PREFIX + "*"):
-            if p.name not in keep:
+            if p.name.removesuffix(MANIFEST_SUFFIX) in keep:
+                continue
+            if p.is_dir():
                 shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+
+
+def _manifest_path(gen: Path) -> Path:
+    return gen.with_name(gen.name + MANIFEST_SUFFIX)
+
+
+def _write_synced(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 PAUSE_ENV_VAR = "IVIG_KG_TEST_PAUSE"
@@ -231,6 +270,59 @@ def run_query(store: ox.Store, sparql: str, substitutions: dict[ox.Variable, Any
 def load_nquads(store: ox.Store, data: bytes | str | IO[bytes]) -> None:
     """Bulk-load N-Quads text into a store being written."""
     store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
+
+
+class BackgroundLoader:
+    """Bulk-loads N-Quads batches in one background thread, in order.
+
+    ``bulk_load`` releases the GIL, so while Oxigraph writes one batch the
+    builder parses the next (measured: 1.6 s instead of 2.7 s for equal parts
+    of each on 2 cores). At most one batch waits behind the one loading, so
+    memory stays bounded. A load's exception is raised by the next
+    :meth:`submit` or by :meth:`finish`; use as a context manager so the
+    thread is always joined.
+    """
+
+    def __init__(self, store: ox.Store):
+        import queue
+        import threading
+
+        self._store = store
+        self._queue: queue.Queue[str | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="ivig-kg-loader", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (batch := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    load_nquads(self._store, batch)
+                except BaseException as exc:  # handed to the builder's thread
+                    self._error = exc
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def submit(self, nquads: str) -> None:
+        self._raise()
+        self._queue.put(nquads)
+
+    def finish(self) -> None:
+        """Wait until every batch is loaded; raise the first load error."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        self._raise()
+
+    def __enter__(self) -> BackgroundLoader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
 
 
 def load_file(store: ox.Store, path: Path, graph: str) -> None:
