@@ -33,6 +33,8 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 Path_ = tuple[str | int, ...]
 
 _NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:str"}
+_SCALARS = yaml.constructor.SafeConstructor()
+"""Builds int, bool and null values; its per-tag functions keep no state between calls."""
 _COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _LEADING_ZERO_RE = re.compile(r"^[-+]?0[0-9][0-9_]*(?:\.[0-9_]*)?$")
 """A plain scalar such as 0318, 0310 or 00.5: YAML 1.1 reads it as octal, text or a float."""
@@ -157,7 +159,7 @@ def _plain(node: yaml.Node, path: Path_, marks: dict[Path_, yaml.Mark], seen: se
         except ArithmeticError:
             return node.value
     if node.tag in {"tag:yaml.org,2002:int", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"}:
-        return yaml.constructor.SafeConstructor().construct_object(node)
+        return _SCALARS.yaml_constructors[node.tag](_SCALARS, node)
     if node.tag in {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"}:
         return node.value  # keep as text; the model says what type it wants
     if node.tag != "tag:yaml.org,2002:str":
@@ -332,7 +334,7 @@ def parse_yaml(path: Path) -> tuple[Any, dict[Path_, yaml.Mark]]:
         raise SourceError("source file is empty", location=Location(path),
                           hint="run 'ivig-kg schema' to see the format")
     try:
-        for event in yaml.parse(raw, Loader=_Loader):
+        for event in yaml.parse(raw, Loader=_Loader) if "*" in raw else ():  # no '*', no alias
             if isinstance(event, yaml.AliasEvent):
                 raise SourceError(
                     f"YAML alias *{event.anchor} is not allowed in source files",
