@@ -71,3 +71,14 @@ def test_query_run_imports_nothing_heavy(built_store: GraphStore, tmp_path: Path
     assert "achiron-2004" in proc.stdout
     assert "pyoxigraph" in modules
     assert _heavy(modules) == []
+
+
+def test_query_run_into_a_pipe_prints_a_plain_table_without_rich(built_store: GraphStore, tmp_path: Path) -> None:
+    """Scripts call `query run` many times a second: its default table in a pipe needs no terminal library."""
+    modules, proc = _modules_after(["query", "run", "effect-estimates", "--store", str(built_store.path)], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "-- row 1" in proc.stdout and "rate ratio 0.36" in proc.stdout
+    assert "│" not in proc.stdout and "\x1b[" not in proc.stdout
+    assert proc.stderr.strip().endswith("row(s)")
+    assert _heavy(modules) == []
+    assert not any(m == "rich" or m.startswith("rich.") for m in modules)

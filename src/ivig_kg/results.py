@@ -54,6 +54,26 @@ def readable(table: Table) -> Table:
     return Table([table.headers[i] for i in keep], [[row[i] for i in keep] for row in table.rows])
 
 
+def plain_text(table: Table, *, wide: int) -> str:
+    """The table as aligned plain text: a grid up to ``wide`` columns, else one block of lines per row.
+
+    For a table shown in a pipe or a log rather than a terminal: no colours,
+    no wrapping, nothing that needs a terminal library.
+    """
+    out: list[str] = []
+    if len(table.headers) <= wide:
+        widths = [max([len(h)] + [len(r[i]) for r in table.rows]) for i, h in enumerate(table.headers)]
+        out.append("  ".join(h.ljust(w) for h, w in zip(table.headers, widths, strict=True)).rstrip())
+        out.append("  ".join("-" * w for w in widths))
+        out.extend("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in table.rows)
+    else:
+        width = max(len(h) for h in table.headers)
+        for i, row in enumerate(table.rows, 1):
+            out.extend(([""] if i > 1 else []) + [f"-- row {i}"])
+            out.extend(f"{h.ljust(width)}  {v}" for h, v in zip(table.headers, row, strict=True) if v)
+    return "\n".join(out) + "\n"
+
+
 def kind(results: Any) -> str:
     """``select``, ``ask`` or ``graph`` (CONSTRUCT/DESCRIBE)."""
     if isinstance(results, ox.QueryBoolean):

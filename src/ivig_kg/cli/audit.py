@@ -51,7 +51,7 @@ def audit(
         _print_tables(report, problems_only)
     for a in report.articles:
         for note in a.notes:
-            err(f"[yellow]warning:[/] {a.source}: {note}")
+            err(f"{a.source}: {note}", lead="warning:", style="warn")
     err(f"{report.numbers} number(s) in {len(report.articles)} article(s): coverage {report.coverage_percent:.1f}%, "
         f"{len(report.uncovered)} not in the graph, {len(report.unexplained)} unexplained; "
         f"{len(report.unquoted_literals)} graph literal(s) not written in their quote")

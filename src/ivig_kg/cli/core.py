@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ivig_kg.cli.app import StoreOption, app, err, guarded
+from ivig_kg.cli.app import ProgressBar, StoreOption, app, err, guarded
 from ivig_kg.cli.endpoint import (
     EndpointOption,
     GraphStoreOption,
@@ -23,6 +23,9 @@ from ivig_kg.formats import RDF_FORMATS, RESULT_FORMATS
 
 query_app = typer.Typer(help="Run canned or ad-hoc SPARQL queries.", no_args_is_help=True)
 app.add_typer(query_app, name="query")
+
+BUILD_LINES = 20
+"""Up to this many rebuilt articles, build prints a line for each; beyond, only the summary."""
 
 WIDE_TABLE_COLUMNS = 7
 """Above this many columns the terminal view prints one block per row."""
@@ -54,11 +57,19 @@ def build(
     reason: Annotated[bool, typer.Option(
         "--reason", help="Write the OWL-inferred types (HermiT; needs Java) into the inferred graph.")
     ] = False,
+    full: Annotated[bool, typer.Option(
+        "--full", help="Rebuild every article, even those unchanged since the last build.")
+    ] = False,
+    progress: Annotated[bool | None, typer.Option(
+        "--progress/--no-progress", show_default=False,
+        help="Draw a progress bar on stderr [default: on a terminal, for builds over a second].")
+    ] = None,
     url: EndpointOption = None, graph_store: GraphStoreOption = None, user: UserOption = None,
     password: PasswordOption = None, token: TokenOption = None, timeout: TimeoutOption = None,
 ) -> None:
-    """Build the graph from source files into a fresh store, replacing the old one only on success.
+    """Build the graph from source files into a new store generation, replacing the old one only on success.
 
+    Articles unchanged since the last build keep their graphs (use --full to rebuild all).
     With --endpoint, build and check locally, then replace each named graph on the remote store.
 
     Example: `ivig-kg build data/articles/ --store ./kg`
@@ -68,10 +79,14 @@ def build(
 
     checks = build_checks(validate=validate, reason=reason)
     remote = endpoint(url, store, graph_store, user, password, token, timeout)
+    bar = ProgressBar(False if quiet else progress)
     if remote is not None:
         from ivig_kg import remote as rm
 
-        pushed = rm.build(remote, sources, checks=checks)
+        try:
+            pushed = rm.build(remote, sources, checks=checks, progress=bar)
+        finally:
+            bar.close()
         if not quiet:
             for a in pushed.build.articles:
                 err(f"built {a.id}: {a.quads} quads from {a.source}")
@@ -80,11 +95,21 @@ def build(
             err(f"pushed {len(pushed.push.graphs)} graphs ({sum(n for _, n in pushed.push.graphs)} triples) "
                 f"to {remote.store_url()} in {pushed.push.seconds:.2f} s")
         return
-    report = run_build(sources, _store(store), checks=checks)
-    if not quiet:
-        for a in report.articles:
+    try:
+        report = run_build(sources, _store(store), checks=checks, progress=bar, incremental=not full)
+    finally:
+        bar.close()
+    if quiet:
+        return
+    rebuilt = report.rebuilt
+    if len(rebuilt) <= BUILD_LINES:
+        for a in rebuilt:
             err(f"built {a.id}: {a.quads} quads from {a.source}")
-        err(f"store {report.store}: {report.quads} quads in {report.seconds:.2f} s")
+    for aid in report.removed:
+        err(f"removed {aid} (its source is no longer among the sources)")
+    kept = len(report.articles) - len(rebuilt)
+    detail = f"{len(rebuilt)} article(s) built" + (f", {kept} unchanged kept" if kept else "")
+    err(f"store {report.store}: {report.quads} quads in {report.seconds:.2f} s ({detail})")
 
 
 def _print_results(results: Any, fmt: str | None) -> None:
@@ -101,10 +126,14 @@ def _print_results(results: Any, fmt: str | None) -> None:
     if name != "table":
         res.write_results(results, name, out)
         return
+    table = res.readable(res.to_table(results))
+    if not sys.stdout.isatty():  # a pipe or a file: plain text, and no terminal library to import
+        sys.stdout.write(res.plain_text(table, wide=WIDE_TABLE_COLUMNS))
+        err(f"{len(table.rows)} row(s)")
+        return
     from rich.console import Console
     from rich.table import Table
 
-    table = res.readable(res.to_table(results))
     console = Console(soft_wrap=False)
     if len(table.headers) <= WIDE_TABLE_COLUMNS:
         view = Table(*table.headers, show_lines=False, header_style="bold")

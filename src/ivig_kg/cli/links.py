@@ -89,13 +89,11 @@ def links_check(
 
     Example: `ivig-kg links check --mappings data/mappings/`
     """
-    from rich.markup import escape
-
     from ivig_kg.links import check
 
     report = check(mappings, articles=articles)
     for problem in report.problems:
-        err(f"[bold red]error:[/] {escape(str(problem))}")
+        err(str(problem), lead="error:", style="error")
     if not report.ok:
         err(f"{len(report.problems)} problem(s) in {len(report.files)} file(s)")
         raise typer.Exit(1)
