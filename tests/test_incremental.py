@@ -210,3 +210,31 @@ def test_progress_bar_on_a_terminal_and_never_in_a_pipe(tmp_path: Path) -> None:
     code, shown = _run_in_pty([*exe, "build", str(tmp_path / "src"), "--store", str(tmp_path / "c"),
                                "--no-validate"], env)  # a terminal, but well under a second
     assert code == 0 and "━" not in shown
+
+
+def test_a_reused_article_never_validated_is_validated_by_the_next_validating_build(tmp_path: Path) -> None:
+    from ivig_kg import resources
+    from ivig_kg.errors import ValidationFailed
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for f in resources.articles_dir().glob("ivig-ms-commentary.*"):
+        (src / f.name).write_bytes(f.read_bytes())
+    yaml = src / "ivig-ms-commentary.yaml"
+    yaml.write_text(yaml.read_text(encoding="utf-8").replace("value: 0.36\n", "value: 0.03\n"), encoding="utf-8")
+    store = GraphStore(tmp_path / "kg")
+    build([src], store)  # no checks: the bad estimate gets in
+    before = snapshot(store.path)
+    with pytest.raises(ValidationFailed, match="0.03 lies outside its confidence interval"):
+        build([src], store, checks=build_checks(validate=True))  # unchanged, but never validated
+    assert snapshot(store.path) == before
+
+    yaml.write_text(yaml.read_text(encoding="utf-8").replace("value: 0.03\n", "value: 0.36\n"), encoding="utf-8")
+    report = build([src], store, checks=build_checks(validate=True))
+    assert [a.reused for a in report.articles] == [False]
+    manifest = store.manifest()
+    assert manifest is not None
+    assert [len(a["checks"]) for a in manifest["articles"]] == [1]
+    again = build([src], store, checks=build_checks(validate=False))  # no check run: the mark stays
+    assert again.rebuilt == []
+    assert store.manifest()["articles"][0]["checks"] == manifest["articles"][0]["checks"]  # type: ignore[index]

@@ -108,16 +108,34 @@ def load_articles(paths: Sequence[Path]) -> Iterator[SourceArticle]:
         yield art
 
 
-def _reason_check(new: ox.Store, changed: Collection[str] | None) -> None:
-    from ivig_kg.reason import materialize
+class ReasonCheck:
+    """Materialize OWL-inferred types; refuse an inconsistent graph. Always the whole graph:
+    a changed article can change what follows for any other."""
 
-    materialize(new)  # the whole graph: a changed article can change what follows for any other
+    __name__ = "reason"
+
+    def __call__(self, new: ox.Store, changed: Collection[str] | None) -> None:
+        from ivig_kg.reason import materialize
+
+        materialize(new)
 
 
-def _shacl_check(new: ox.Store, changed: Collection[str] | None) -> None:
-    from ivig_kg.validate import shacl_check
+class ShaclCheck:
+    """Refuse SHACL violations, checking only the articles that need it (see :meth:`key`)."""
 
-    shacl_check(new, changed)
+    __name__ = "shacl"
+
+    def key(self) -> str:
+        """Marks an article as validated under these shapes: a reused article validated under the
+        same shapes is not validated again; new shapes mean every article is."""
+        from ivig_kg.validate import shapes_file
+
+        return "shacl " + hashlib.sha256(shapes_file().read_bytes()).hexdigest()
+
+    def __call__(self, new: ox.Store, changed: Collection[str] | None) -> None:
+        from ivig_kg.validate import shacl_check
+
+        shacl_check(new, changed)
 
 
 def build_checks(*, validate: bool = True, reason: bool = False) -> list[Check]:
@@ -130,9 +148,9 @@ def build_checks(*, validate: bool = True, reason: bool = False) -> list[Check]:
     """
     checks: list[Check] = []
     if reason:
-        checks.append(_reason_check)
+        checks.append(ReasonCheck())
     if validate:
-        checks.append(_shacl_check)
+        checks.append(ShaclCheck())
     return checks
 
 
@@ -154,7 +172,7 @@ def _merge_concept(seen: dict[str, Concept], concept: Concept, path: Path, first
         )
 
 
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2
 """Version of the build manifest's layout; a manifest of another version means a full build."""
 
 _BUILDER_MODULES = ("model", "sourcefile", "triples", "vocab", "links")
@@ -188,6 +206,7 @@ def _entry(art: PreparedArticle) -> dict[str, Any]:
         "sha256": art.digest, "quads": art.quads,
         "concepts": [[c.id, c.label, c.kind] for c in art.concepts],
         "resources": art.resources,
+        "checks": [],  # keys of the per-article checks this article's graph has passed
     }
 
 
@@ -296,9 +315,16 @@ def build(
             loader.finish()
             for check in checks:
                 if progress:
-                    progress(f"check: {getattr(check, '__name__', 'check').strip('_').removesuffix('_check')}",
-                             len(paths), len(paths))
-                check(new, changed if report.incremental else None)
+                    progress(f"check: {getattr(check, '__name__', 'check')}", len(paths), len(paths))
+                key_of = getattr(check, "key", None)
+                key = key_of() if key_of else None
+                todo: set[str] | None = None
+                if report.incremental:  # the changed articles, and reused ones this check has not passed yet
+                    todo = changed | {str(e["id"]) for e in keep.values() if key is None or key not in e["checks"]}
+                check(new, todo)
+                if key is not None:
+                    for e in entries:
+                        e["checks"] = sorted({*e["checks"], key})
             report.quads = len(new)
     report.seconds = time.perf_counter() - started
     return report
