@@ -225,7 +225,7 @@ def test_a_reused_article_never_validated_is_validated_by_the_next_validating_bu
     store = GraphStore(tmp_path / "kg")
     build([src], store)  # no checks: the bad estimate gets in
     before = snapshot(store.path)
-    with pytest.raises(ValidationFailed, match="0.03 lies outside its confidence interval"):
+    with pytest.raises(ValidationFailed, match=r"0\.03 lies outside its confidence interval"):
         build([src], store, checks=build_checks(validate=True))  # unchanged, but never validated
     assert snapshot(store.path) == before
 
