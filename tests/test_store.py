@@ -138,4 +138,14 @@ def test_background_loader_loads_in_order_and_raises_a_load_error(tmp_path: Path
     assert len(oxstore) == 1000
     with BackgroundLoader(oxstore) as loader:  # the context manager joins the thread even when unfinished
         loader.submit(good.replace("/g>", "/h>"))
-    assert len(oxstore) == 2000
+        loader.submit(good.replace("/g>", "/i>"))
+    assert len(oxstore) == 3000
+    with BackgroundLoader(oxstore) as loader:  # one batch: loaded by finish(), in the calling thread
+        loader.submit(good.replace("/g>", "/j>"))
+        assert len(oxstore) == 3000
+        loader.finish()
+    assert len(oxstore) == 4000
+    loader = BackgroundLoader(oxstore)
+    loader.submit("not N-Quads at all\n")  # held, so the error surfaces when it is loaded
+    with pytest.raises(SyntaxError):
+        loader.finish()
