@@ -144,13 +144,69 @@ def bind(query: CannedQuery, values: Mapping[str, str]) -> dict[ox.Variable, Any
     return {ox.Variable(name): to_term(declared[name], value) for name, value in values.items()}
 
 
+_TOKEN_RE = re.compile(r"""
+    (?P<comment>\#[^\n]*)
+  | (?P<string>\"\"\"(?:[^\\]|\\.)*?\"\"\"|\'\'\'(?:[^\\]|\\.)*?\'\'\'
+       |"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
+  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<brace>[{}])
+  | (?P<form>\b(?:SELECT|CONSTRUCT|ASK|DESCRIBE)\b)
+  | (?P<word>\b[A-Za-z_]\w*\b)
+  | (?P<other>\S)
+""", re.VERBOSE | re.IGNORECASE | re.DOTALL)
+
+
+def _where_start(sparql: str) -> int:
+    """Offset just after the ``{`` opening the main query's WHERE group (comments, strings, IRIs skipped)."""
+    depth = 0
+    form: str | None = None
+    skip_template = False
+    for m in _TOKEN_RE.finditer(sparql):
+        kind = m.lastgroup
+        if kind in ("comment", "string", "iri"):
+            continue
+        if kind == "form" and depth == 0 and form is None:
+            form = m.group().upper()
+            skip_template = form == "CONSTRUCT"
+            continue
+        if kind == "word" and depth == 0 and m.group().upper() == "WHERE":
+            skip_template = False  # CONSTRUCT WHERE { ... } has no template
+            continue
+        if kind == "brace":
+            if m.group() == "{":
+                if depth == 0 and form is not None and not skip_template:
+                    return m.end()
+                depth += 1
+            else:
+                depth -= 1
+                if depth == 0 and skip_template:
+                    skip_template = False
+    raise QueryError("cannot find the WHERE clause of the query to bind its parameters")
+
+
+def with_values(sparql: str, substitutions: Mapping[ox.Variable, Any] | None) -> str:
+    """Bind variables by a VALUES block opening the WHERE group (as if each variable were pre-bound).
+
+    The terms are pyoxigraph objects serialized by pyoxigraph, so user text is never formatted into
+    SPARQL. Unlike a trailing VALUES clause, this binding is visible to the group's FILTERs.
+    """
+    if not substitutions:
+        return sparql
+    names = " ".join(str(v) for v in substitutions)
+    terms = " ".join(str(t) for t in substitutions.values())
+    at = _where_start(sparql)
+    return f"{sparql[:at]}\n  VALUES ({names}) {{ ({terms}) }}\n{sparql[at:]}"
+
+
 def run(name: str, params: Mapping[str, str] | None = None, store: GraphStore | None = None,
         oxstore: ox.Store | None = None) -> Any:
     """Run a canned query by name with bound parameters; returns pyoxigraph results."""
     query = get(name)
     subs = bind(query, params or {})
     target = oxstore if oxstore is not None else (store or GraphStore()).open()
-    return run_query(target, query.text, subs)
+    # bound by VALUES, not pyoxigraph's substitutions: Oxigraph plans the query around a VALUES
+    # binding but not around a substitution (provenance at 1M: 2.4 s with substitutions, ~1 ms with VALUES)
+    return run_query(target, with_values(query.text, subs))
 
 
 def parse_params(pairs: list[str]) -> dict[str, str]:
