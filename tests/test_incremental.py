@@ -51,6 +51,15 @@ def _graph_names(store: GraphStore) -> set[str]:
     return {g.value for g in store.open().named_graphs() if isinstance(g, ox.NamedNode)}
 
 
+@pytest.fixture
+def built(tmp_path: Path) -> tuple[list[Path], GraphStore]:
+    """Three synthetic articles built into a store: the starting point of an edit."""
+    sources = _corpus(tmp_path)
+    store = GraphStore(tmp_path / "kg")
+    build(sources, store)
+    return sources, store
+
+
 def test_an_unchanged_corpus_reuses_every_article_and_gives_the_same_graph(tmp_path: Path) -> None:
     sources = _corpus(tmp_path)
     store = GraphStore(tmp_path / "kg")
@@ -88,20 +97,16 @@ def test_edit_remove_and_add_articles_equals_a_full_build(tmp_path: Path) -> Non
     assert_datasets_isomorphic(nquads_dataset(_dump(store)), nquads_dataset(_dump(full)))
 
 
-def test_a_changed_text_file_rebuilds_its_article(tmp_path: Path) -> None:
-    sources = _corpus(tmp_path)
-    store = GraphStore(tmp_path / "kg")
-    build(sources, store)
+def test_a_changed_text_file_rebuilds_its_article(built: tuple[list[Path], GraphStore]) -> None:
+    sources, store = built
     text = sources[2].with_suffix(".txt")
     text.write_text(text.read_text(encoding="utf-8") + "\nA sentence added at the end.\n", encoding="utf-8")
     report = build(sources, store)
     assert [a.reused for a in report.articles] == [True, True, False]
 
 
-def test_a_bad_edit_leaves_the_store_exactly_as_it_was(tmp_path: Path) -> None:
-    sources = _corpus(tmp_path)
-    store = GraphStore(tmp_path / "kg")
-    build(sources, store)
+def test_a_bad_edit_leaves_the_store_exactly_as_it_was(built: tuple[list[Path], GraphStore]) -> None:
+    sources, store = built
     before = snapshot(store.path)
     text = sources[1].read_text(encoding="utf-8")
     sources[1].write_text(text.replace("format: \"ivig-kg/1\"", "format: \"ivig-kg/1\"\nbogus_key: 1"),
@@ -112,10 +117,8 @@ def test_a_bad_edit_leaves_the_store_exactly_as_it_was(tmp_path: Path) -> None:
     assert snapshot(store.path) == before
 
 
-def test_a_concept_conflicting_with_a_reused_article_is_refused(tmp_path: Path) -> None:
-    sources = _corpus(tmp_path)
-    store = GraphStore(tmp_path / "kg")
-    build(sources, store)
+def test_a_concept_conflicting_with_a_reused_article_is_refused(built: tuple[list[Path], GraphStore]) -> None:
+    sources, store = built
     before = snapshot(store.path)
     text = sources[2].read_text(encoding="utf-8")
     # every synthetic article declares the concept "ivig"; give it another label in one of them
