@@ -304,12 +304,3 @@ def test_reach_beyond_focus_is_detected(tmp_path: Path, snippet: str, reason: st
                       "@prefix ivigsh: <https://w3id.org/ivig-kg/shapes#> .\n"
                       f"@prefix ivig: <{IVIG}> .\n" + snippet, encoding="utf-8")
     assert reason in (load_shapes(shapes).whole_graph_reason or "")
-
-
-def test_two_worker_processes_give_the_same_results(broken: tuple[ox.Store, dict[str, str]]) -> None:
-    mem, _hits = broken
-    one = shacl_store(mem, shapes=SHAPES, report=True)
-    two = shacl_store(mem, shapes=SHAPES, report=True, workers=2)
-    assert two.results == one.results
-    assert [u[:3] for u in two.units] == [u[:3] for u in one.units]
-    assert len(two.report) == len(one.report)
