@@ -21,13 +21,13 @@ app = typer.Typer(
     help="Build, query and export traceable knowledge graphs of clinical-trial evidence.",
     no_args_is_help=True,
     add_completion=False,
-    rich_markup_mode="markdown",
+    rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
 
 StoreOption = Annotated[
     Path | None,
-    typer.Option("--store", "-s", help="Store directory [default: $IVIG_KG_STORE or the user data dir].",
+    typer.Option("--store", "-s", help="Store directory \\[default: $IVIG_KG_STORE or the user data dir].",
                  show_default=False),
 ]
 

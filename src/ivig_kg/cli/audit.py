@@ -20,7 +20,7 @@ AUDIT_FORMATS = {"table": "readable tables on stdout", "json": "the full report 
 def audit(
     sources: Annotated[
         list[Path] | None,
-        typer.Argument(help="Source files or directories the store was built from [default: the bundled "
+        typer.Argument(help="Source files or directories the store was built from \\[default: the bundled "
                             "articles].", show_default=False),
     ] = None,
     store: StoreOption = None,

@@ -47,7 +47,7 @@ def _store(path: Path | None) -> Any:
 def build(
     sources: Annotated[
         list[Path] | None,
-        typer.Argument(help="Source files or directories [default: the bundled articles].", show_default=False),
+        typer.Argument(help="Source files or directories \\[default: the bundled articles].", show_default=False),
     ] = None,
     store: StoreOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
@@ -62,7 +62,7 @@ def build(
     ] = False,
     progress: Annotated[bool | None, typer.Option(
         "--progress/--no-progress", show_default=False,
-        help="Draw a progress bar on stderr [default: on a terminal, for builds over a second].")
+        help="Draw a progress bar on stderr \\[default: on a terminal, for builds over a second].")
     ] = None,
     url: EndpointOption = None, graph_store: GraphStoreOption = None, user: UserOption = None,
     password: PasswordOption = None, token: TokenOption = None, timeout: TimeoutOption = None,

@@ -19,7 +19,7 @@ EndpointOption = Annotated[
 ]
 GraphStoreOption = Annotated[
     str | None,
-    typer.Option("--graph-store", help="Its Graph Store Protocol URL (build, export) [default: for "
+    typer.Option("--graph-store", help="Its Graph Store Protocol URL (build, export) \\[default: for "
                  "Oxigraph's .../query, .../store].", show_default=False, rich_help_panel=_PANEL),
 ]
 UserOption = Annotated[
@@ -37,7 +37,7 @@ TokenOption = Annotated[
 ]
 TimeoutOption = Annotated[
     float | None,
-    typer.Option("--timeout", help="Seconds to wait for each HTTP answer [default: 60].", show_default=False,
+    typer.Option("--timeout", help="Seconds to wait for each HTTP answer \\[default: 60].", show_default=False,
                  rich_help_panel=_PANEL),
 ]
 

@@ -22,7 +22,7 @@ app.add_typer(links_app, name="links")
 
 FilesOption = Annotated[
     list[Path] | None,
-    typer.Option("--mappings", "-m", help="Mapping files or directories [default: the bundled data/mappings/].",
+    typer.Option("--mappings", "-m", help="Mapping files or directories \\[default: the bundled data/mappings/].",
                  show_default=False),
 ]
 
@@ -80,7 +80,7 @@ def links_check(
     mappings: FilesOption = None,
     articles: Annotated[
         list[Path] | None,
-        typer.Option("--articles", "-a", help="Article sources declaring the concepts [default: the bundled "
+        typer.Option("--articles", "-a", help="Article sources declaring the concepts \\[default: the bundled "
                      "data/articles/].", show_default=False),
     ] = None,
 ) -> None:

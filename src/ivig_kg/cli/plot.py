@@ -27,7 +27,7 @@ def forest(
         list[str] | None, typer.Option("--param", "-p", help="NAME=VALUE bound into the query (repeatable).")
     ] = None,
     fmt: Annotated[
-        str | None, typer.Option("--format", "-f", help="svg or png [default: from --output].", show_default=False)
+        str | None, typer.Option("--format", "-f", help="svg or png \\[default: from --output].", show_default=False)
     ] = None,
     store: StoreOption = None,
     url: EndpointOption = None, user: UserOption = None, password: PasswordOption = None,

@@ -19,7 +19,7 @@ def serve(
     base: Annotated[
         str | None,
         typer.Option(help="Public URL that https://w3id.org/ivig-kg/ maps onto, so graph IRIs and page links "
-                     "agree [default: http://HOST:PORT/].", show_default=False),
+                     "agree \\[default: http://HOST:PORT/].", show_default=False),
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds a query may run before it is stopped (504).")] = 5.0,
     max_rows: Annotated[int, typer.Option(help="Most rows (or triples) in one answer; more is cut and flagged.")]
