@@ -306,12 +306,12 @@ def build(
                 if progress:
                     progress(aid, i + 1, len(paths))
             pending.extend(concept_nquads(concepts.values()))
-            loader.submit("".join(pending))
-            pending.clear()
             for name, contribute in CONTRIBUTORS.items():
                 if progress:
                     progress(f"graph: {name}", len(paths), len(paths))
-                loader.submit("".join(contribute(context)))
+                pending.extend(contribute(context))
+            loader.submit("".join(pending))  # the last batch: a small build loads once, with no thread
+            pending.clear()
             loader.finish()
             for check in checks:
                 if progress:

@@ -285,7 +285,7 @@ class BackgroundLoader:
     """
 
     def __init__(self, store: ox.Store):
-        self._store = store
+        self._store: ox.Store | None = store
         self._held: str | None = None
         self._queue: Any = None
         self._thread: Any = None
@@ -295,6 +295,7 @@ class BackgroundLoader:
         while (batch := self._queue.get()) is not None:
             if self._error is None:
                 try:
+                    assert self._store is not None
                     load_nquads(self._store, batch)
                 except BaseException as exc:  # handed to the builder's thread
                     self._error = exc
@@ -305,6 +306,8 @@ class BackgroundLoader:
 
     def submit(self, nquads: str) -> None:
         self._raise()
+        if not nquads:
+            return
         if self._thread is None:
             if self._held is None:
                 self._held = nquads
@@ -324,6 +327,7 @@ class BackgroundLoader:
         if self._thread is None:
             if self._held is not None:
                 held, self._held = self._held, None
+                assert self._store is not None
                 load_nquads(self._store, held)
             return
         self._stop()
@@ -339,6 +343,7 @@ class BackgroundLoader:
 
     def __exit__(self, *exc: object) -> None:
         self._stop()
+        self._store = None  # let the generation's store close when its owner lets go of it
 
 
 def load_file(store: ox.Store, path: Path, graph: str) -> None:
