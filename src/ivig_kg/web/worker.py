@@ -115,8 +115,7 @@ class Worker:
             from ivig_kg import queries
 
             cq = queries.get(canned)
-            subs = queries.bind(cq, params or {})
-            query = cq.text
+            query = queries.with_values(cq.text, queries.bind(cq, params or {}))  # as queries.run binds
         if default_graphs or named_graphs:  # the protocol's dataset overrides the query's (SPARQL 1.1 Protocol 2.1.4)
             results = store.query(query, prefixes=vocab.PREFIXES, substitutions=subs,
                                   default_graph=[ox.NamedNode(g) for g in default_graphs] or ox.DefaultGraph(),
