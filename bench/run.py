@@ -12,8 +12,8 @@ sides see the same machine noise, each figure the median of several runs:
   quads (N-Quads dump of the built store) into an on-disk store: quads/s and
   peak RSS, each in its own child process (``ru_maxrss``);
 * every canned query, p50/p95, through our library on the built store vs the
-  same SPARQL on raw pyoxigraph (same store files, same bindings) and vs rdflib
-  in memory (child process, per-query time limit);
+  same SPARQL text on raw pyoxigraph (same store files, parameters bound by the
+  same VALUES block) and vs rdflib in memory (child process, per-query limit);
 * Turtle export vs pyoxigraph's all-Rust serializer (``Store.dump`` as TriG);
 * compacted JSON-LD: our streaming writer vs rdflib's JSON-LD serializer with
   the same context (child processes: seconds and peak RSS);
