@@ -81,7 +81,8 @@ class ClaimCheck:
     stated_benefit: int | None
     stated_considered: int | None
     considered: tuple[str, ...]
-    """Studies the claim rests on (directly, or through their estimates and findings)."""
+    """Studies the claim's evidence reaches: ivig:restsOn followed through other claims, to studies
+    directly or through their estimates and findings (none: the claim considers no study)."""
     showing_benefit: tuple[str, ...]
     """Of those, the studies with a significant result in favour of the intervention."""
     identified: tuple[str, ...]
