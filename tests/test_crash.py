@@ -179,3 +179,24 @@ def test_a_second_writer_is_refused_and_readers_keep_working(old_store: Path, tm
     assert proc.returncode == 0, errs
     assert studies(old_store) == NEW
     assert (old_store / ".lock").read_bytes() == b""  # released and emptied
+
+
+def test_the_new_generation_is_closed_before_it_goes_live(old_store: Path, tmp_path: Path) -> None:
+    """A writer handle that outlived publishing could compact files under readers: at the swap it is closed.
+
+    RocksDB holds an exclusive LOCK file while a store is open for writing, so opening the new
+    generation read-write from here succeeds only if the builder has closed its handle.
+    """
+    import pyoxigraph as ox
+
+    proc = start_build(old_store, tmp_path, "swap")
+    try:
+        wait_for(tmp_path / "swap.reached", proc)
+        new = (old_store / (CURRENT + ".tmp")).read_text(encoding="utf-8").strip()
+        handle = ox.Store(str(old_store / new))  # raises if the builder still has it open
+        assert len(handle) > 0
+        del handle
+    finally:
+        (tmp_path / "swap.go").touch()
+    assert proc.wait(timeout=60) == 0
+    assert studies(old_store) == NEW

@@ -326,5 +326,6 @@ def build(
                     for e in entries:
                         e["checks"] = sorted({*e["checks"], key})
             report.quads = len(new)
+            del new  # the generation's writer must close before it is published (no handle may outlive it)
     report.seconds = time.perf_counter() - started
     return report
