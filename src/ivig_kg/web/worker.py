@@ -285,6 +285,7 @@ class Worker:
     def task_update(self, update: str) -> Response:
         with self.graphstore.lock(), self.graphstore.new_generation(base_on_current=True) as st:
             st.update(update, prefixes=vocab.PREFIXES)
+            del st  # closed before the generation is published
         return 204, [], b""
 
     def task_graph_write(self, method: str, iri: str | None, body: bytes, media: str) -> Response:
@@ -305,6 +306,7 @@ class Worker:
             if method in ("PUT", "POST"):
                 assert fmt is not None
                 st.load(body, format=fmt.oxigraph, to_graph=graph)
+            del st  # closed before the generation is published
         return (201 if method == "PUT" and not existed else 204), [], b""
 
     # --- the forest plot (drawn by ivig_kg.plot when that module exists) ----------------------
