@@ -702,18 +702,19 @@ ANALYSIS = """## Misses: measured reasons and next steps
 Measured on the same machine as the tables above (single profiled runs
 unless a median is given).
 
-**Build at 10k (targets >= 0.5x bulk_load, peak RSS <= 1.5x).** At 10k quads
+**Build at 10k (targets >= 0.5x bulk_load, peak RSS <= 1.5x): met, at the
+edge** (0.50x and 1.50x in this run, 0.49x and 1.49x in the one before). At 10k quads
 (7 articles) fixed costs dominate both sides: our build process imports
 pydantic (the source model), PyYAML and our modules, 45.8 MB of peak RSS
 before reading a file, against 19.5 MB for a process that imports only
 pyoxigraph; time goes to opening the generation (~19 ms), loading and
 canonicalizing the ontology (~14 ms) and parsing seven articles (~9.6 ms
-each). From 100k up, both targets are met and the ratio improves with size
-(0.82x and 0.27x of bulk_load's memory at 1M): sources are parsed while
-Oxigraph loads the previous 50k-quad batch in a background thread
-(`bulk_load` releases the GIL). Next step: load the ontology from a
-pre-canonicalized N-Quads file shipped with the package (no Turtle parse or
-RDFC-1.0 at build time); the import floor is the price of a checked source
+each). From 100k up both targets are met with room, and the ratio improves
+with size (1.18x bulk_load's throughput and 0.27x its peak memory at 1M):
+sources are parsed while Oxigraph loads the previous 50k-quad batch in a
+background thread (`bulk_load` releases the GIL). Tried and dropped: the
+ontology's N-Quads in the first batch instead of its own store write (no
+measurable gain, +2 MB). The import floor is the price of a checked source
 model.
 
 **Canned queries vs rdflib (target >= 10x faster).** Queries that mostly look
@@ -740,10 +741,18 @@ input and 64K-character output chunks) while rdflib's grows with the graph.
 Next step is upstream (faster term decoding on read), or an in-memory copy
 of the store as above (a dump from memory is ~10x faster).
 
-**Queries at 1M.** Every canned query now finishes at 1M quads; the slowest
-(`claim-evidence` over all claims, ~3.4 s) returns 20k rows at ~13 look-ups
-each plus a sort on IRIs, linear but with each on-disk look-up about twice
-as costly as at 100k. Bound to one claim it takes ~1 ms.
+**Queries at 1M.** Every canned query now finishes at 1M quads, all but
+four in under a second; the slowest (`claim-evidence` over all claims,
+~2.3 s) returns 20k rows at ~13 look-ups each plus a sort on IRIs, linear
+but with each on-disk look-up about twice as costly as at 100k. Bound to one
+claim it takes ~1 ms.
+
+**`ivig-kg --help` (target <= 1.2x).** 1.23x in this run, 1.19x and 1.20x
+in the two runs before it on the same code: at the target's edge, within
+the machine's noise. What we add to a bare Typer app's `--help` is our
+command modules (~10 ms of imports, `-X importtime`) and pyoxigraph (3 ms,
+imported for the format registry behind the `--format` choices). Next step:
+a format registry that names pyoxigraph's formats without importing it.
 """
 
 
