@@ -17,7 +17,7 @@ from ivig_kg.links import links_nquads
 from ivig_kg.model import Concept
 from ivig_kg.prepare import PreparedArticle, digest, prepare
 from ivig_kg.sourcefile import SourceArticle, load_source
-from ivig_kg.store import BackgroundLoader, GraphStore, load_file
+from ivig_kg.store import BackgroundLoader, GraphStore, load_file, optimize
 from ivig_kg.triples import concept_nquads
 from ivig_kg.vocab import CONCEPTS_GRAPH, INFERRED_GRAPH, LINKS_GRAPH, ONTOLOGY_GRAPH, article_graph_iri
 
@@ -313,6 +313,8 @@ def build(
             loader.submit("".join(pending))  # the last batch: a small build loads once, with no thread
             pending.clear()
             loader.finish()
+            if sum(a.quads for a in report.rebuilt) > BATCH_QUADS:  # several bulk_loads: compact them
+                optimize(new)
             for check in checks:
                 if progress:
                     progress(f"check: {getattr(check, '__name__', 'check')}", len(paths), len(paths))

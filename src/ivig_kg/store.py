@@ -272,6 +272,18 @@ def load_nquads(store: ox.Store, data: bytes | str | IO[bytes]) -> None:
     store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
 
 
+def optimize(store: ox.Store) -> None:
+    """Compact a freshly written generation before it goes live.
+
+    Several ``bulk_load`` calls leave many overlapping files that every read
+    must consult; compacting them once makes reads 2-3x faster on a large
+    store (measured at 1M quads: a JSON-LD export 8.8 -> 4.6 s, the
+    effect-estimates query 2.4 -> 0.74 s, for 1.4 s of compaction). Builds
+    that loaded one batch gain nothing from it and skip it.
+    """
+    store.optimize()
+
+
 class BackgroundLoader:
     """Bulk-loads N-Quads batches in order, in a background thread once there is more than one.
 
