@@ -702,20 +702,25 @@ ANALYSIS = """## Misses: measured reasons and next steps
 Measured on the same machine as the tables above (single profiled runs
 unless a median is given).
 
-**Build at 10k (targets >= 0.5x bulk_load, peak RSS <= 1.5x): met, at the
-edge** (0.50x and 1.50x in this run, 0.49x and 1.49x in the one before). At 10k quads
-(7 articles) fixed costs dominate both sides: our build process imports
-pydantic (the source model), PyYAML and our modules, 45.8 MB of peak RSS
-before reading a file, against 19.5 MB for a process that imports only
-pyoxigraph; time goes to opening the generation (~19 ms), loading and
-canonicalizing the ontology (~14 ms) and parsing seven articles (~9.6 ms
-each). From 100k up both targets are met with room, and the ratio improves
-with size (1.18x bulk_load's throughput and 0.27x its peak memory at 1M):
-sources are parsed while Oxigraph loads the previous 50k-quad batch in a
-background thread (`bulk_load` releases the GIL). Tried and dropped: the
-ontology's N-Quads in the first batch instead of its own store write (no
-measurable gain, +2 MB). The import floor is the price of a checked source
-model.
+**Build (targets >= 0.5x bulk_load, peak RSS <= 1.5x).** Met at 1M (0.97x
+the throughput, 0.27x the memory). At the edge at 10k (0.49x and 1.50x in
+this run; 0.50x/1.50x and 0.49x/1.49x in the two runs before on nearly the
+same code) and 0.48x at 100k, where the build now spends ~183 ms compacting
+the new generation (`Store.optimize`) after its two `bulk_load`s, which the
+bare `bulk_load` baseline does not do: a compacted store answers faster
+(effect-estimates 101 -> 70 ms at 100k and 2.4 -> 0.74 s at 1M; JSON-LD
+export at 1M 8.8 -> 4.6 s). Without compaction the previous run measured
+0.53-0.54x at 100k; we keep it, since a store is built once and read many
+times. At 10k fixed costs dominate both sides: our process imports pydantic
+(the source model), PyYAML and our modules, 45.8 MB of peak RSS before
+reading a file, against 19.5 MB for a process that imports only pyoxigraph;
+time goes to opening the generation (~19 ms), loading and canonicalizing
+the ontology (~14 ms) and parsing seven articles (~9.6 ms each). Sources are
+parsed while Oxigraph loads the previous 50k-quad batch in a background
+thread (`bulk_load` releases the GIL). Tried and dropped: the ontology's
+N-Quads in the first batch instead of its own store write (no measurable
+gain, +2 MB). Next step: compact in the background after publishing (the
+generation is immutable once live, so this needs a second, compacted copy).
 
 **Canned queries vs rdflib (target >= 10x faster).** Queries that mostly look
 up labels and sort rows are 5-9x faster than rdflib, not 10x: rdflib's
@@ -741,14 +746,14 @@ input and 64K-character output chunks) while rdflib's grows with the graph.
 Next step is upstream (faster term decoding on read), or an in-memory copy
 of the store as above (a dump from memory is ~10x faster).
 
-**Queries at 1M.** Every canned query now finishes at 1M quads, all but
-four in under a second; the slowest (`claim-evidence` over all claims,
+**Queries at 1M.** Every canned query now finishes at 1M quads, most in
+under a second; the slowest (`claim-evidence` over all claims,
 ~2.3 s) returns 20k rows at ~13 look-ups each plus a sort on IRIs, linear
 but with each on-disk look-up about twice as costly as at 100k. Bound to one
 claim it takes ~1 ms.
 
-**`ivig-kg --help` (target <= 1.2x).** 1.23x in this run, 1.19x and 1.20x
-in the two runs before it on the same code: at the target's edge, within
+**`ivig-kg --help` (target <= 1.2x).** 1.22x in this run, 1.19x-1.23x
+in the three runs before it on nearly the same code: at the target's edge, within
 the machine's noise. What we add to a bare Typer app's `--help` is our
 command modules (~10 ms of imports, `-X importtime`) and pyoxigraph (3 ms,
 imported for the format registry behind the `--format` choices). Next step:
