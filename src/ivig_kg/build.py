@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,6 @@ from ivig_kg.errors import Location, SourceError, UsageError
 from ivig_kg.links import links_nquads
 from ivig_kg.model import Concept
 from ivig_kg.prepare import PreparedArticle, digest, prepare
-from ivig_kg.sourcefile import SourceArticle, load_source
 from ivig_kg.store import BackgroundLoader, GraphStore, load_file, optimize
 from ivig_kg.triples import concept_nquads
 from ivig_kg.vocab import CONCEPTS_GRAPH, INFERRED_GRAPH, LINKS_GRAPH, ONTOLOGY_GRAPH, article_graph_iri
@@ -91,21 +90,6 @@ def discover(paths: Sequence[Path] | None) -> list[Path]:
         else:
             raise UsageError(f"source {p} does not exist")
     return found
-
-
-def load_articles(paths: Sequence[Path]) -> Iterator[SourceArticle]:
-    """Load each source in turn (one in memory at a time); refuse a repeated article id."""
-    seen: dict[str, Path] = {}
-    for path in paths:
-        art = load_source(path)
-        if art.id in seen:
-            raise SourceError(
-                f"article {art.id!r} is also declared by {seen[art.id]}",
-                location=Location(path),
-                hint="each article must have its own commentary.id; remove or rename one",
-            )
-        seen[art.id] = path
-        yield art
 
 
 class ReasonCheck:
