@@ -241,3 +241,14 @@ def test_a_reused_article_never_validated_is_validated_by_the_next_validating_bu
     again = build([src], store, checks=build_checks(validate=False))  # no check run: the mark stays
     assert again.rebuilt == []
     assert store.manifest()["articles"][0]["checks"] == manifest["articles"][0]["checks"]  # type: ignore[index]
+
+
+def test_a_damaged_manifest_means_a_full_build_not_an_error(built: tuple[list[Path], GraphStore]) -> None:
+    sources, store = built
+    gen = store.current_generation()
+    assert gen is not None
+    gen.with_name(gen.name + ".build.json").write_text("{ not json", encoding="utf-8")
+    assert store.manifest() is None
+    report = build(sources, store)
+    assert not report.incremental and len(report.rebuilt) == 3
+    assert store.manifest() is not None and build(sources, store).incremental
